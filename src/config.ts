@@ -1,0 +1,101 @@
+// The one typed configuration of `herd serve`: defaults and validation. The CLI parses flags into
+// strings; this module turns them into a checked ServeConfig or throws a UsageError.
+import os from 'node:os';
+import path from 'node:path';
+import { UsageError } from './errors.ts';
+
+export const DISPATCH_MODES = ['reuseport', 'shared', 'handoff'] as const;
+export type DispatchMode = (typeof DISPATCH_MODES)[number];
+
+export const HANDOFF_POLICIES = ['rr', 'least'] as const;
+export type HandoffPolicy = (typeof HANDOFF_POLICIES)[number];
+
+export const ENGINES = ['fast', 'node'] as const;
+export type EngineName = (typeof ENGINES)[number];
+
+export interface ServeConfig {
+  /** Absolute path of the app module, or null for the built-in hello-world app. */
+  app: string | null;
+  host: string;
+  port: number;
+  workers: number;
+  dispatch: DispatchMode;
+  handoff: HandoffPolicy;
+  engine: EngineName;
+  /** Seconds a draining worker may take before it is killed. */
+  graceSeconds: number;
+  /** A request whose response has not finished within this many ms gets 503 and its connection closed. */
+  requestTimeoutMs: number;
+  /** Time allowed for the request head to arrive (slowloris bound). */
+  headersTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this many ms. */
+  keepAliveTimeoutMs: number;
+  /** Per-worker cap on open connections; 0 means no cap. */
+  maxConnections: number;
+  /** Largest request body accepted, in bytes (413 above it). */
+  bodyLimit: number;
+  backlog: number;
+  controlPath: string;
+  pidFile: string | null;
+}
+
+export const DEFAULTS = {
+  host: '0.0.0.0',
+  port: 8080,
+  graceSeconds: 30,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 0,
+  bodyLimit: 1024 * 1024,
+  backlog: 511,
+} as const;
+
+/** Where `herd serve` listens for `herd status|reload|stop` unless --control says otherwise. */
+export function defaultControlPath(port: number): string {
+  const dir = process.env.XDG_RUNTIME_DIR || os.tmpdir();
+  // Port 0 means "any free port": two such herds must not share a socket.
+  return path.join(dir, port === 0 ? `herd-pid${process.pid}.sock` : `herd-${port}.sock`);
+}
+
+export function defaultDispatch(): DispatchMode {
+  return process.platform === 'linux' ? 'reuseport' : 'shared';
+}
+
+export function parsePort(value: string, flag = '--port'): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new UsageError(`${flag} must be a port number from 0 to 65535, not '${value}'`);
+  }
+  return n;
+}
+
+export function parseWorkers(value: string): number {
+  if (value === 'auto') return os.availableParallelism();
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1024) {
+    throw new UsageError(`--workers must be 'auto' or a whole number from 1 to 1024, not '${value}'`);
+  }
+  return n;
+}
+
+export function parseSeconds(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new UsageError(`${flag} must be a number of seconds (0 or more), not '${value}'`);
+  }
+  return n;
+}
+
+export function parseCount(value: string, flag: string, min = 0): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min) {
+    throw new UsageError(`${flag} must be a whole number${min > 0 ? ` from ${min}` : ''}, not '${value}'`);
+  }
+  return n;
+}
+
+export function parseChoice<T extends string>(value: string, choices: readonly T[], flag: string): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} must be one of ${choices.join(', ')}, not '${value}'`);
+}

@@ -1,0 +1,32 @@
+// How connections reach workers. One interface, three modes (see DESIGN.md, "Dispatch").
+import type { DispatchMode, ServeConfig } from '../config.ts';
+import type { WorkerProcess } from '../supervisor/worker_process.ts';
+import { openReuseport } from './reuseport.ts';
+import { openShared } from './shared.ts';
+import { openHandoff } from './handoff.ts';
+
+export interface Dispatch {
+  readonly mode: DispatchMode;
+  /** The address actually bound (port 0 resolved). */
+  readonly host: string;
+  readonly port: number;
+  /** What a starting worker receives with its `start` message (shared: the listening socket). */
+  handleForWorker(): unknown;
+  /** A worker became ready: it may be given connections. */
+  add(worker: WorkerProcess): void;
+  /** A worker is draining or gone: give it nothing more. */
+  remove(worker: WorkerProcess): void;
+  /** Release everything the supervisor holds (at the very end of a stop). */
+  close(): void;
+}
+
+export async function openDispatch(config: ServeConfig): Promise<Dispatch> {
+  switch (config.dispatch) {
+    case 'reuseport':
+      return openReuseport(config);
+    case 'shared':
+      return openShared(config);
+    case 'handoff':
+      return openHandoff(config);
+  }
+}

@@ -1,0 +1,42 @@
+// The control socket's requests and replies: one JSON line each way.
+import type { DispatchMode, EngineName, HandoffPolicy } from '../config.ts';
+
+export type ControlCommand = 'status' | 'reload' | 'stop' | 'reopen';
+export const CONTROL_COMMANDS: readonly ControlCommand[] = ['status', 'reload', 'stop', 'reopen'];
+
+export interface ControlRequest {
+  command: ControlCommand;
+}
+
+export interface WorkerStatus {
+  id: number;
+  pid: number;
+  state: string;
+  uptimeSec: number;
+  connections: number;
+  requests: number;
+  /** This worker's requests over all workers' requests (0..1). */
+  share: number;
+  restarts: number;
+  rssBytes: number;
+  /** CPU time over uptime, as ps(1) reports %CPU. */
+  cpuPercent: number;
+  logDropped: number;
+}
+
+export interface Status {
+  pid: number;
+  listen: string;
+  dispatch: DispatchMode;
+  handoff: HandoffPolicy;
+  engine: EngineName;
+  uptimeSec: number;
+  reloading: boolean;
+  requests: number;
+  workers: WorkerStatus[];
+}
+
+export type ControlReply =
+  | { ok: true; status: Status }
+  | { ok: true; message: string }
+  | { ok: false; error: string };

@@ -1,0 +1,41 @@
+// Every message that crosses the supervisor↔worker IPC channel, defined once.
+import type { ServeConfig } from '../config.ts';
+
+/** What a worker needs to start: the config plus who it is. */
+export interface WorkerStart {
+  t: 'start';
+  id: number;
+  config: ServeConfig;
+  /** Unix socket of the log daemon, when access logging is on. */
+  logSocket: string | null;
+}
+
+export type SupervisorMessage =
+  /** With shared dispatch the listening handle travels with this message. */
+  | WorkerStart
+  /** handoff dispatch: one accepted connection travels with this message. */
+  | { t: 'connection' }
+  /** Stop accepting, finish in-flight requests, exit. */
+  | { t: 'drain' }
+  | { t: 'stats-request'; seq: number }
+  | { t: 'reopen-logs' };
+
+export interface WorkerStats {
+  pid: number;
+  connections: number;
+  requests: number;
+  rss: number;
+  /** CPU microseconds (user + system) since the worker started. */
+  cpuMicros: number;
+  /** Access-log records dropped because logd fell behind. */
+  logDropped: number;
+}
+
+export type WorkerMessage =
+  /** Listening (or ready for handed-off connections): the supervisor may route to it. */
+  | { t: 'ready' }
+  /** The worker cannot start (bad app, port in use...): a one-line message for the user. */
+  | { t: 'fatal'; message: string; code: string }
+  | { t: 'stats'; seq: number; stats: WorkerStats }
+  /** handoff: connections handed to this worker that have since closed (batched). */
+  | { t: 'closed'; count: number };

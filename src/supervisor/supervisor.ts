@@ -1,0 +1,292 @@
+// The master cycle. Everything that happens to the supervisor is an event in one queue, taken in
+// order by `run()`: signals, worker exits, respawn timers, control commands. Long operations (a
+// rolling reload, a graceful stop) run as tasks beside the loop, so a signal is never stuck
+// behind them: TERM during a reload stops the reload.
+import fs from 'node:fs';
+import type net from 'node:net';
+import type { ServeConfig } from '../config.ts';
+import { openDispatch, type Dispatch } from '../dispatch/dispatch.ts';
+import { SlotHealth } from './backoff.ts';
+import { openControlServer } from './control_server.ts';
+import type { ControlReply, ControlRequest, Status } from './control_protocol.ts';
+import { EventQueue } from './event_queue.ts';
+import { listenForSignals, SIGNAL_MEANINGS, type SupervisorSignal } from './signals.ts';
+import { WorkerProcess, type WorkerExit } from './worker_process.ts';
+
+type SupervisorEvent =
+  | { type: 'signal'; signal: SupervisorSignal }
+  | { type: 'worker-exit'; worker: WorkerProcess; exit: WorkerExit }
+  | { type: 'respawn'; slot: number }
+  | { type: 'control'; request: ControlRequest; reply: (reply: ControlReply) => void };
+
+type State = 'running' | 'reloading' | 'stopping';
+
+export interface SupervisorEvents {
+  /** Called once every worker is ready, with the URL served. */
+  onReady?: (url: string) => void;
+  /** Supervisor events for the user (worker died, reload done...): one line each. */
+  log?: (line: string) => void;
+}
+
+export class Supervisor {
+  readonly config: ServeConfig;
+  readonly #queue = new EventQueue<SupervisorEvent>();
+  readonly #slots: WorkerProcess[] = [];
+  /** Every worker process alive, in a slot or not (a reload's newcomer before it takes its slot). */
+  readonly #workers = new Set<WorkerProcess>();
+  readonly #health: SlotHealth[] = [];
+  readonly #startedAt = Date.now();
+  readonly #log: (line: string) => void;
+  #state: State = 'running';
+  #dispatch: Dispatch | undefined;
+  #control: net.Server | undefined;
+  #exitCode = 0;
+  #stopping: Promise<void> | undefined;
+
+  readonly #onReady: ((url: string) => void) | undefined;
+
+  constructor(config: ServeConfig, events: SupervisorEvents = {}) {
+    this.config = config;
+    this.#log = events.log ?? ((line) => console.error(`herd: ${line}`));
+    this.#onReady = events.onReady;
+  }
+
+  get url(): string {
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `http://${host}:${this.#dispatch?.port ?? this.config.port}`;
+  }
+
+  /** Starts everything, runs the loop until stopped; resolves with the process exit code. */
+  async run(): Promise<number> {
+    const unlisten = listenForSignals((signal) => this.#queue.push({ type: 'signal', signal }));
+    try {
+      await this.#start();
+    } catch (err) {
+      unlisten();
+      await this.#teardown();
+      throw err;
+    }
+    this.#onReady?.(this.url);
+    for await (const event of this.#queue) await this.#handle(event);
+    unlisten();
+    return this.#exitCode;
+  }
+
+  async #start(): Promise<void> {
+    this.#dispatch = await openDispatch(this.config);
+    // Port 0 is resolved by the dispatch; every worker must use the port it found.
+    this.config.port = this.#dispatch.port;
+    this.#control = await openControlServer(this.config.controlPath, (request) => this.#request(request));
+    if (this.config.pidFile) fs.writeFileSync(this.config.pidFile, `${process.pid}\n`);
+    for (let slot = 1; slot <= this.config.workers; slot++) {
+      this.#health[slot] = new SlotHealth();
+      this.#slots[slot] = this.#spawn(slot);
+    }
+    // Nothing half-started: if any worker cannot start, stop the others and report its reason.
+    await Promise.all(this.#slots.slice(1).map((w) => w.ready));
+    for (const worker of this.#slots.slice(1)) this.#dispatch.add(worker);
+  }
+
+  #spawn(slot: number): WorkerProcess {
+    const worker = new WorkerProcess(slot, { config: this.config, logSocket: null }, this.#dispatch!.handleForWorker());
+    this.#workers.add(worker);
+    void worker.exited.then((exit) => {
+      this.#workers.delete(worker);
+      this.#queue.push({ type: 'worker-exit', worker, exit });
+    });
+    return worker;
+  }
+
+  #request(request: ControlRequest): Promise<ControlReply> {
+    return new Promise((reply) => this.#queue.push({ type: 'control', request, reply }));
+  }
+
+  async #handle(event: SupervisorEvent): Promise<void> {
+    switch (event.type) {
+      case 'signal':
+        return this.#onMeaning(SIGNAL_MEANINGS[event.signal], event.signal);
+      case 'worker-exit':
+        return this.#onWorkerExit(event.worker, event.exit);
+      case 'respawn':
+        return this.#onRespawn(event.slot);
+      case 'control':
+        return this.#onControl(event.request, event.reply);
+    }
+  }
+
+  #onMeaning(meaning: 'stop' | 'reload' | 'reopen-logs', signal?: SupervisorSignal): void {
+    switch (meaning) {
+      case 'stop':
+        if (this.#state === 'stopping') {
+          // A second INT/TERM while draining: the user does not want to wait.
+          if (signal === 'SIGINT' || signal === 'SIGTERM') this.#forceStop();
+          return;
+        }
+        this.#beginStop(0);
+        return;
+      case 'reload':
+        if (this.#state === 'running') void this.#rollingReload();
+        else this.#log(`reload ignored: ${this.#state === 'reloading' ? 'a reload is already running' : 'stopping'}`);
+        return;
+      case 'reopen-logs':
+        for (const worker of this.#live()) worker.send({ t: 'reopen-logs' });
+        return;
+    }
+  }
+
+  #onWorkerExit(worker: WorkerProcess, exit: WorkerExit): void {
+    this.#dispatch?.remove(worker);
+    const slot = worker.id;
+    // Expected: we asked it to drain (reload, stop), or it was replaced, or it never got a slot.
+    if (worker.drainRequested || this.#slots[slot] !== worker || this.#state === 'stopping') return;
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    const delay = this.#health[slot].recordDeath(Date.now() - worker.startedAt);
+    if (worker.fatal) this.#reportFatalOnce(slot, worker.fatal.message);
+    if (delay === null) {
+      const reason = worker.fatal?.message.split('\n')[0] ?? `exited with ${how}`;
+      this.#log(`crash loop: worker ${slot} died ${this.#health[slot].youngDeaths} times within a second of starting; stopping. Its error: ${reason}`);
+      this.#beginStop(1);
+      return;
+    }
+    this.#log(`worker ${slot} (pid ${worker.pid}) exited with ${how}; respawning${delay ? ` in ${delay} ms` : ''}`);
+    setTimeout(() => this.#queue.push({ type: 'respawn', slot }), delay).unref();
+  }
+
+  #lastFatal = new Map<number, string>();
+  /** A worker's own error is printed once, not once per respawn. */
+  #reportFatalOnce(slot: number, message: string): void {
+    if (this.#lastFatal.get(slot) === message) return;
+    this.#lastFatal.set(slot, message);
+    this.#log(`worker ${slot}: ${message}`);
+  }
+
+  #onRespawn(slot: number): void {
+    if (this.#state === 'stopping') return;
+    const worker = this.#spawn(slot);
+    this.#slots[slot] = worker;
+    worker.ready.then(
+      () => {
+        if (this.#slots[slot] === worker && this.#state !== 'stopping') this.#dispatch?.add(worker);
+      },
+      () => {}, // its exit event reports it
+    );
+  }
+
+  async #onControl(request: ControlRequest, reply: (reply: ControlReply) => void): Promise<void> {
+    switch (request.command) {
+      case 'status':
+        void this.#status().then((status) => reply({ ok: true, status }));
+        return;
+      case 'reload':
+        if (this.#state !== 'running') return reply({ ok: false, error: `cannot reload while ${this.#state}` });
+        this.#onMeaning('reload');
+        return reply({ ok: true, message: 'rolling reload started' });
+      case 'stop':
+        this.#onMeaning('stop');
+        return reply({ ok: true, message: 'graceful stop started' });
+      case 'reopen':
+        this.#onMeaning('reopen-logs');
+        return reply({ ok: true, message: 'log files reopened' });
+    }
+  }
+
+  /** Workers in slots, serving or starting. */
+  #live(): WorkerProcess[] {
+    return this.#slots.filter((w) => w !== undefined && w.state !== 'exited');
+  }
+
+  /** Rolling reload: per slot, start the new worker, wait until it is ready, then drain the old. */
+  async #rollingReload(): Promise<void> {
+    this.#state = 'reloading';
+    this.#log('reload: starting');
+    const graceMs = this.config.graceSeconds * 1000;
+    for (let slot = 1; slot <= this.config.workers; slot++) {
+      if (this.#state !== 'reloading') return;
+      const fresh = this.#spawn(slot);
+      try {
+        await fresh.ready;
+      } catch (err) {
+        this.#log(`reload aborted: the new worker ${slot} did not start: ${(err as Error).message}`);
+        fresh.kill();
+        break;
+      }
+      if (this.#state !== 'reloading') {
+        fresh.kill();
+        return;
+      }
+      const old = this.#slots[slot];
+      this.#slots[slot] = fresh;
+      this.#dispatch!.add(fresh);
+      this.#dispatch!.remove(old);
+      await old.drain(graceMs);
+    }
+    if (this.#state === 'reloading') {
+      this.#state = 'running';
+      this.#log('reload: done');
+    }
+  }
+
+  #beginStop(exitCode: number): void {
+    this.#exitCode = Math.max(this.#exitCode, exitCode);
+    this.#state = 'stopping';
+    this.#stopping ??= this.#gracefulStop();
+  }
+
+  async #gracefulStop(): Promise<void> {
+    const graceMs = this.config.graceSeconds * 1000;
+    // Stop accepting first (handoff closes its listener), then let every worker drain.
+    this.#dispatch?.close();
+    this.#dispatch = undefined;
+    // Every process, including one a reload has started but not yet put in a slot.
+    await Promise.all([...this.#workers].map((w) => w.drain(graceMs)));
+    await this.#teardown();
+    this.#queue.close();
+  }
+
+  #forceStop(): void {
+    this.#exitCode = Math.max(this.#exitCode, 1);
+    for (const worker of this.#workers) worker.kill();
+  }
+
+  async #teardown(): Promise<void> {
+    for (const worker of this.#workers) worker.kill();
+    this.#dispatch?.close();
+    this.#control?.close();
+    fs.rmSync(this.config.controlPath, { force: true });
+    if (this.config.pidFile) fs.rmSync(this.config.pidFile, { force: true });
+  }
+
+  async #status(): Promise<Status> {
+    const workers = this.#live();
+    const stats = await Promise.all(workers.map((w) => w.stats()));
+    const total = stats.reduce((sum, s) => sum + (s?.requests ?? 0), 0);
+    const now = Date.now();
+    return {
+      pid: process.pid,
+      listen: this.url,
+      dispatch: this.config.dispatch,
+      handoff: this.config.handoff,
+      engine: this.config.engine,
+      uptimeSec: (now - this.#startedAt) / 1000,
+      reloading: this.#state === 'reloading',
+      requests: total,
+      workers: workers.map((w, i) => {
+        const s = stats[i];
+        const uptimeSec = (now - w.startedAt) / 1000;
+        return {
+          id: w.id,
+          pid: w.pid,
+          state: w.state,
+          uptimeSec,
+          connections: s?.connections ?? 0,
+          requests: s?.requests ?? 0,
+          share: total > 0 ? (s?.requests ?? 0) / total : 0,
+          restarts: this.#health[w.id]?.restarts ?? 0,
+          rssBytes: s?.rss ?? 0,
+          cpuPercent: s && uptimeSec > 0 ? s.cpuMicros / 1e4 / uptimeSec : 0,
+          logDropped: s?.logDropped ?? 0,
+        };
+      }),
+    };
+  }
+}

@@ -1,0 +1,32 @@
+// What a worker needs from an HTTP engine, whichever it is (node:http or herd's fast engine).
+// Dispatch modes only ever touch `server`: they listen on it, or emit 'connection' on it.
+import type net from 'node:net';
+import type { AccessRecord } from '../logd/access_record.ts';
+
+export interface EngineOptions {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** 0: no cap. */
+  maxConnections: number;
+  bodyLimit: number;
+  /** Called once per finished response; absent when access logging is off. Must not throw. */
+  onAccess?: (record: AccessRecord) => void;
+}
+
+export interface Engine {
+  /** Accepting side: `listen()`ed by reuseport/shared, fed with emit('connection', socket) by handoff. */
+  readonly server: net.Server;
+  /** Connections open right now. */
+  connections(): number;
+  /** Responses completed since start. */
+  requests(): number;
+  /**
+   * Graceful stop of the connections already accepted: in-flight requests finish with
+   * `Connection: close`, idle keep-alive connections close now. Resolves when none is left.
+   * Does not close `server`; the caller stops accepting first.
+   */
+  drain(): Promise<void>;
+  /** Destroys every connection at once (after the grace time). */
+  destroyAll(): void;
+}

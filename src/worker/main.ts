@@ -1,0 +1,141 @@
+// The worker cycle: wait for `start`, load the app, serve through the dispatch mode, answer stats,
+// drain on request. Runs in a child process forked by the supervisor; never started by hand.
+import net from 'node:net';
+import { describeListenError, HerdError } from '../errors.ts';
+import type { ServeConfig } from '../config.ts';
+import type { SupervisorMessage, WorkerMessage, WorkerStart, WorkerStats } from '../supervisor/messages.ts';
+import type { Engine, EngineOptions } from './engine.ts';
+import { loadApp, oneLine, type Listener } from './app_loader.ts';
+import { createNodeEngine } from './node_engine.ts';
+import hello from './hello.ts';
+
+const send = (message: WorkerMessage): void => {
+  if (process.connected) process.send!(message);
+};
+
+// Ctrl-C reaches the whole process group; only the supervisor decides when a worker stops.
+process.on('SIGINT', () => {});
+process.on('SIGHUP', () => {});
+
+let engine: Engine | undefined;
+let listener: net.Server | undefined;
+let draining = false;
+let closedSinceReport = 0;
+let closedTimer: NodeJS.Timeout | undefined;
+
+process.on('message', (message: SupervisorMessage, handle?: unknown) => {
+  switch (message.t) {
+    case 'start':
+      start(message, handle).catch(fatal);
+      break;
+    case 'connection':
+      acceptHandedOff(handle as net.Socket);
+      break;
+    case 'drain':
+      void drain();
+      break;
+    case 'stats-request':
+      send({ t: 'stats', seq: message.seq, stats: stats() });
+      break;
+    case 'reopen-logs':
+      break; // the log daemon reopens files itself; nothing to do in the worker
+  }
+});
+
+// The supervisor is gone (killed -9, say): finish what we have and leave rather than serve unsupervised.
+process.on('disconnect', () => void drain());
+process.on('SIGTERM', () => void drain());
+
+process.on('uncaughtException', (err) => {
+  sendThenExit({ t: 'fatal', message: `uncaught exception: ${err.stack ?? oneLine(err)}`, code: 'UNCAUGHT' }, 1);
+});
+
+/** process.send is asynchronous: exit only once the message has left, or it may be lost. */
+function sendThenExit(message: WorkerMessage, code: number): void {
+  if (!process.connected) process.exit(code);
+  process.send!(message, () => process.exit(code));
+}
+
+async function start(message: WorkerStart, handle: unknown): Promise<void> {
+  const { config } = message;
+  const handler = config.app === null ? (hello as Listener) : await loadApp(config.app);
+  engine = await createEngine(config, handler);
+  const server = engine.server;
+  if (config.dispatch === 'handoff') {
+    send({ t: 'ready' });
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (config.dispatch === 'shared') {
+      if (!handle) return reject(new HerdError('shared dispatch: the supervisor sent no listening socket'));
+      server.listen(handle as net.Server, config.backlog, resolve);
+    } else {
+      server.listen({ host: config.host, port: config.port, reusePort: true, backlog: config.backlog }, resolve);
+    }
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw err.code ? describeListenError(err, config.host, config.port) : err;
+  });
+  // Accept errors (EMFILE...) after listening must not kill the worker; node retries on the next event.
+  server.on('error', (err) => console.error(`listener error: ${oneLine(err)}`));
+  listener = server;
+  send({ t: 'ready' });
+}
+
+async function createEngine(config: ServeConfig, handler: Listener): Promise<Engine> {
+  const options: EngineOptions = {
+    requestTimeoutMs: config.requestTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    maxConnections: config.maxConnections,
+    bodyLimit: config.bodyLimit,
+  };
+  return createNodeEngine(handler as Parameters<typeof createNodeEngine>[0], options);
+}
+
+function acceptHandedOff(socket: net.Socket | undefined): void {
+  if (!socket) return;
+  if (!engine || draining) {
+    socket.destroy();
+    reportClosed();
+    return;
+  }
+  socket.once('close', reportClosed);
+  engine.server.emit('connection', socket);
+}
+
+/** Least-connections needs the supervisor to know how many handed-off connections are still open. */
+function reportClosed(): void {
+  closedSinceReport++;
+  closedTimer ??= setTimeout(() => {
+    closedTimer = undefined;
+    send({ t: 'closed', count: closedSinceReport });
+    closedSinceReport = 0;
+  }, 10);
+}
+
+function stats(): WorkerStats {
+  const cpu = process.cpuUsage();
+  return {
+    pid: process.pid,
+    connections: engine?.connections() ?? 0,
+    requests: engine?.requests() ?? 0,
+    rss: process.memoryUsage.rss(),
+    cpuMicros: cpu.user + cpu.system,
+    logDropped: 0,
+  };
+}
+
+async function drain(): Promise<void> {
+  if (draining) return;
+  draining = true;
+  listener?.close();
+  if (engine) await engine.drain();
+  if (closedTimer) clearTimeout(closedTimer);
+  sendThenExit({ t: 'closed', count: closedSinceReport }, 0);
+}
+
+function fatal(err: unknown): void {
+  const isHerd = err instanceof HerdError;
+  sendThenExit({ t: 'fatal', message: isHerd ? err.message : oneLine(err), code: isHerd ? err.code : 'WORKER_START' }, 1);
+}
