@@ -11,6 +11,7 @@ import util from 'node:util';
 import type { ServeConfig } from '../config.ts';
 import { describeListenError } from '../errors.ts';
 import type { Dispatch } from './dispatch.ts';
+import { probeFreePort } from './port_probe.ts';
 
 interface RawTcpHandle {
   getsockname(out: { port?: number }): number;
@@ -24,7 +25,10 @@ const createServerHandle = (net as unknown as {
 })._createServerHandle;
 
 export async function openShared(config: ServeConfig): Promise<Dispatch> {
-  const { host, port } = config;
+  const { host } = config;
+  // The raw handle binds with SO_REUSEADDR and does not listen, so binding succeeds even where a
+  // server is listening already; only the workers' listen() would fail. Ask first.
+  const port = await probeFreePort(host, config.port);
   let address: { address: string; family: number };
   try {
     address = await dns.lookup(host);

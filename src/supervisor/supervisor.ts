@@ -152,11 +152,11 @@ export class Supervisor {
     setTimeout(() => this.#queue.push({ type: 'respawn', slot }), delay).unref();
   }
 
-  #lastFatal = new Map<number, string>();
-  /** A worker's own error is printed once, not once per respawn. */
+  readonly #reportedFatals = new Set<string>();
+  /** A worker's own error is printed once, not once per death of every worker. */
   #reportFatalOnce(slot: number, message: string): void {
-    if (this.#lastFatal.get(slot) === message) return;
-    this.#lastFatal.set(slot, message);
+    if (this.#reportedFatals.has(message)) return;
+    this.#reportedFatals.add(message);
     this.#log(`worker ${slot}: ${message}`);
   }
 
@@ -252,8 +252,13 @@ export class Supervisor {
     for (const worker of this.#workers) worker.kill();
     this.#dispatch?.close();
     this.#control?.close();
-    fs.rmSync(this.config.controlPath, { force: true });
-    if (this.config.pidFile) fs.rmSync(this.config.pidFile, { force: true });
+    for (const file of [this.config.controlPath, this.config.pidFile]) {
+      try {
+        if (file) fs.rmSync(file, { force: true });
+      } catch {
+        // Not ours to remove (a directory we cannot read): leaving a stale file is harmless.
+      }
+    }
   }
 
   async #status(): Promise<Status> {

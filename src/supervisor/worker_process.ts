@@ -88,9 +88,14 @@ export class WorkerProcess {
     return this.handedOff - this.closedReported;
   }
 
+  /**
+   * False only when the worker's channel is gone. (child.send's own false means "queued behind
+   * other messages", which is normal when handles are in flight: node sends one handle at a time.)
+   */
   send(message: SupervisorMessage, handle?: unknown, onSent?: (err: Error | null) => void): boolean {
     if (!this.child.connected) return false;
-    return this.child.send(message, handle as never, onSent ?? noop);
+    this.child.send(message, handle as never, onSent ?? noop);
+    return true;
   }
 
   /** Asks for counters; undefined when the worker does not answer in time (busy or dying). */

@@ -1,0 +1,68 @@
+// Supervision: kill -9 of a worker, graceful stop with a request in flight, crash loops.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fixture, startHerd, status } from '../support/herd_process.ts';
+import { loadLoop, request, sleep, waitFor } from '../support/http_client.ts';
+
+for (const dispatch of ['reuseport', 'handoff'] as const) {
+  test(`${dispatch}: kill -9 of a worker under load: it is respawned, the others keep serving`, async (t) => {
+    const herd = await startHerd(t, [fixture('pid.js'), '--workers', '2', '--dispatch', dispatch]);
+    const before = await status(herd);
+    const victim = before.workers[0];
+    const load = loadLoop(herd.url, 4);
+    await sleep(300);
+    process.kill(victim.pid, 'SIGKILL');
+    const killedAt = load.result.ok + load.result.failed;
+    await waitFor('the worker to be respawned', async () => {
+      const s = await status(herd);
+      const slot = s.workers.find((w) => w.id === victim.id);
+      return slot !== undefined && slot.pid !== victim.pid && s.workers.length === 2;
+    });
+    const okAtRespawn = load.result.ok;
+    await sleep(500);
+    const result = await load.stop();
+    const after = await status(herd);
+    const slot = after.workers.find((w) => w.id === victim.id)!;
+    assert.equal(slot.restarts, 1);
+    assert.notEqual(slot.pid, victim.pid);
+    assert.ok(killedAt > 0, 'load was running when the worker was killed');
+    assert.ok(result.ok > okAtRespawn, 'requests keep succeeding after the respawn');
+    // Only what the killed worker held at that instant can fail: at most one request per client.
+    assert.ok(result.failed <= 4, `${result.failed} failed: ${result.errors.join('; ')}`);
+    assert.match(herd.output(), new RegExp(`worker ${victim.id} \\(pid ${victim.pid}\\) exited with signal SIGKILL; respawning`));
+  });
+}
+
+test('TERM with a slow request in flight: it completes, herd exits 0 within the grace time', async (t) => {
+  const herd = await startHerd(t, [fixture('slow.js'), '--workers', '2', '--grace', '10']);
+  const slow = request(herd.url, '/slow');
+  await sleep(300);
+  const termAt = Date.now();
+  herd.child.kill('SIGTERM');
+  const reply = await slow;
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body, 'slow done');
+  assert.equal(await herd.exited, 0);
+  assert.ok(Date.now() - termAt < 10_000, 'exited within --grace');
+  // Stopped accepting: the port is closed now.
+  await assert.rejects(request(herd.url, '/'), /ECONNREFUSED/);
+});
+
+test('TERM: a request that outlives --grace is cut, and herd still exits', async (t) => {
+  const herd = await startHerd(t, [fixture('faulty.js'), '--workers', '1', '--grace', '0.5', '--request-timeout', '60']);
+  const hang = request(herd.url, '/hang').catch((err: Error) => err);
+  await sleep(300);
+  herd.child.kill('SIGTERM');
+  assert.equal(await herd.exited, 0);
+  assert.ok((await hang) instanceof Error, 'the hanging request was cut');
+});
+
+test('a worker that dies right after every start is a crash loop: herd stops, exits 1, prints the error once', async (t) => {
+  const herd = await startHerd(t, [fixture('crash_after_start.js'), '--workers', '2']);
+  const code = await herd.exited;
+  assert.equal(code, 1);
+  const out = herd.output();
+  assert.match(out, /herd: crash loop: worker \d died 5 times within a second of starting; stopping\. Its error: uncaught exception: Error: boom after start/);
+  const stackPrints = out.split('\n').filter((l) => l.includes('uncaught exception: Error: boom after start') && !l.includes('crash loop'));
+  assert.equal(stackPrints.length, 1, `the error is printed once, not per death:\n${out}`);
+});
