@@ -199,6 +199,9 @@ export class Supervisor {
   async #rollingReload(): Promise<void> {
     this.#state = 'reloading';
     this.#log('reload: starting');
+    if (this.config.dispatch === 'reuseport' && !tcpMigrateReq()) {
+      this.#log('reload: with reuseport, connections queued on a closing worker socket are reset; set net.ipv4.tcp_migrate_req=1 (Linux 5.14+) to move them, or use --dispatch shared|handoff');
+    }
     const graceMs = this.config.graceSeconds * 1000;
     for (let slot = 1; slot <= this.config.workers; slot++) {
       if (this.#state !== 'reloading') return;
@@ -293,5 +296,14 @@ export class Supervisor {
         };
       }),
     };
+  }
+}
+
+/** Whether the kernel migrates a closing reuseport listener's queue to its siblings. */
+function tcpMigrateReq(): boolean {
+  try {
+    return fs.readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
+  } catch {
+    return false;
   }
 }
