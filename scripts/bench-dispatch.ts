@@ -1,0 +1,85 @@
+// npm run bench:dispatch — one run, one load generator (wrk), 2 workers, hello world on node:http:
+// herd's three dispatch modes against node's cluster (SCHED_RR, SCHED_NONE) and a single
+// node:http process, keep-alive and connection-per-request. Prints requests/s, the server's CPU
+// microseconds per request (utime+stime of its whole process tree from /proc), each worker's
+// share, and ratios against single-process node:http from the same run.
+// Environment: BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default 50).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ServerModel } from '../src/lab/models.ts';
+import { treeCpuMicros } from '../src/lab/process_cpu.ts';
+import { freePort } from '../src/lab/ports.ts';
+import { startServer } from '../src/lab/running_server.ts';
+import { countersDelta, shareOf } from '../src/lab/worker_share.ts';
+import { requireWrk, runWrk } from './support/wrk.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const HOST = '127.0.0.1';
+
+const MODELS: ServerModel[] = [
+  { id: 'node:http (1 process)', kind: 'single', engine: 'node', dispatch: null, workers: 1 },
+  { id: 'herd reuseport', kind: 'pool', engine: 'node', dispatch: 'reuseport', workers: 2 },
+  { id: 'herd shared', kind: 'pool', engine: 'node', dispatch: 'shared', workers: 2 },
+  { id: 'herd handoff (rr)', kind: 'pool', engine: 'node', dispatch: 'handoff', workers: 2 },
+  { id: 'cluster SCHED_RR', kind: 'cluster-rr', engine: 'node', dispatch: null, workers: 2 },
+  { id: 'cluster SCHED_NONE', kind: 'cluster-none', engine: 'node', dispatch: null, workers: 2 },
+];
+
+interface Row {
+  server: string;
+  rps: number;
+  cpuPerRequest: number;
+  errors: number;
+  share: string;
+}
+
+async function measure(model: ServerModel, close: boolean, workDir: string): Promise<Row> {
+  const port = await freePort(HOST);
+  const server = await startServer(model, { host: HOST, port, workDir });
+  try {
+    await runWrk(server.url, { seconds: 1, connections: CONNECTIONS, close }); // warm-up: JIT, connections
+    const countersBefore = await server.workerCounters();
+    const cpuBefore = treeCpuMicros(server.pid);
+    const wrk = await runWrk(server.url, { seconds: SECONDS, connections: CONNECTIONS, close });
+    const cpuAfter = treeCpuMicros(server.pid);
+    const countersAfter = await server.workerCounters();
+    let share = '-';
+    if (countersBefore && countersAfter) {
+      const perWorker = countersDelta(countersBefore.counters, countersAfter.counters);
+      const total = perWorker.reduce((a, b) => a + b, 0);
+      const s = shareOf(perWorker, countersAfter.source);
+      share = total > 0 && s ? `${perWorker.map((n) => `${Math.round((100 * n) / total)}%`).join('/')} (${countersAfter.source})` : '-';
+    }
+    return { server: model.id, rps: wrk.rps, cpuPerRequest: (cpuAfter - cpuBefore) / wrk.requests, errors: wrk.errors, share };
+  } finally {
+    await server.stop();
+  }
+}
+
+function print(title: string, rows: Row[]): void {
+  const base = rows[0];
+  console.log(`\n## ${title}\n`);
+  console.log('| server | requests/s | CPU µs/request | CPU vs node:http | errors | worker share |');
+  console.log('|---|---:|---:|---:|---:|---|');
+  for (const r of rows) {
+    console.log(`| ${r.server} | ${r.rps.toFixed(0)} | ${r.cpuPerRequest.toFixed(1)} | ${(r.cpuPerRequest / base.cpuPerRequest).toFixed(2)}x | ${r.errors} | ${r.share} |`);
+  }
+}
+
+requireWrk();
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-dispatch-'));
+try {
+  console.log(`bench:dispatch — wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 workers, hello world on node:http; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Linux ${os.release()}, Node ${process.version}`);
+  for (const close of [false, true]) {
+    const rows: Row[] = [];
+    for (const model of MODELS) rows.push(await measure(model, close, workDir));
+    print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows);
+    const by = (id: string) => rows.find((r) => r.server === id)!.cpuPerRequest;
+    const single = by('node:http (1 process)');
+    console.log(`\nexpected: reuseport ≤ 1.1x node:http → ${(by('herd reuseport') / single).toFixed(2)}x; shared ≤ 1.1x → ${(by('herd shared') / single).toFixed(2)}x; handoff < cluster SCHED_RR → ${(by('herd handoff (rr)') / by('cluster SCHED_RR')).toFixed(2)}x`);
+  }
+} finally {
+  fs.rmSync(workDir, { recursive: true, force: true });
+}
