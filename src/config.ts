@@ -37,6 +37,27 @@ export interface ServeConfig {
   backlog: number;
   controlPath: string;
   pidFile: string | null;
+  /** Access log file, '-' for logd's stdout, null when off. */
+  accessLog: string | null;
+  accessLogFormat: AccessLogFormat;
+  /** Supervisor events: '-' for the supervisor's stderr, else a file written by logd. */
+  errorLog: string;
+  /** Per-worker memory for access-log records logd has not taken yet; past it records are dropped. */
+  logBufferBytes: number;
+  static: StaticConfig | null;
+}
+
+export const ACCESS_LOG_FORMATS = ['combined', 'json'] as const;
+export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
+
+/** `--static DIR` and its companions; served before the app (or alone). */
+export interface StaticConfig {
+  root: string;
+  /** Only requests under this path are files; null: every path is tried as a file first. */
+  prefix: string | null;
+  autoindex: boolean;
+  followSymlinks: boolean;
+  cacheControl: string | null;
 }
 
 export const DEFAULTS = {
@@ -49,6 +70,7 @@ export const DEFAULTS = {
   maxConnections: 0,
   bodyLimit: 1024 * 1024,
   backlog: 511,
+  logBufferBytes: 4 * 1024 * 1024,
 } as const;
 
 /** Where `herd serve` listens for `herd status|reload|stop` unless --control says otherwise. */

@@ -1,9 +1,10 @@
 // herd serve [APP] — flags to a ServeConfig, then the supervisor's loop.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  DEFAULTS, defaultControlPath, defaultDispatch, DISPATCH_MODES, ENGINES, HANDOFF_POLICIES,
-  parseChoice, parseCount, parsePort, parseSeconds, parseWorkers, type ServeConfig,
+  ACCESS_LOG_FORMATS, DEFAULTS, defaultControlPath, defaultDispatch, DISPATCH_MODES, ENGINES, HANDOFF_POLICIES,
+  parseChoice, parseCount, parsePort, parseSeconds, parseWorkers, type ServeConfig, type StaticConfig,
 } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
@@ -29,6 +30,15 @@ or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --backlog N              listen backlog (default ${DEFAULTS.backlog})
   --control PATH           control socket for herd status|reload|stop (default ${defaultControlPath(DEFAULTS.port)})
   --pid-file PATH          write the supervisor's pid here
+  --access-log PATH|-|off  access log, written by the log daemon (default off; - is stdout)
+  --access-log-format F    combined (nginx/Apache) or json (default combined)
+  --error-log PATH|-       supervisor events: worker started/exited/respawned, reloads (default -: stderr)
+  --log-buffer BYTES       per-worker buffer for access records logd has not taken yet (default ${DEFAULTS.logBufferBytes})
+  --static DIR             serve the files in DIR, before the app (or alone)
+  --static-prefix PATH     only requests under PATH are files (e.g. /assets); the rest go to the app
+  --autoindex              list directories without an index.html
+  --follow-symlinks        serve symlinks that lead outside DIR
+  --cache-control VALUE    Cache-Control header for files (default none)
 
 signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs.`;
 
@@ -47,6 +57,15 @@ const OPTIONS = {
   backlog: { type: 'string' },
   control: { type: 'string' },
   'pid-file': { type: 'string' },
+  'access-log': { type: 'string' },
+  'access-log-format': { type: 'string' },
+  'error-log': { type: 'string' },
+  'log-buffer': { type: 'string' },
+  static: { type: 'string' },
+  'static-prefix': { type: 'string' },
+  autoindex: { type: 'boolean' },
+  'follow-symlinks': { type: 'boolean' },
+  'cache-control': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -75,6 +94,34 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     backlog: v.backlog === undefined ? DEFAULTS.backlog : parseCount(v.backlog, '--backlog', 1),
     controlPath: path.resolve(v.control ?? defaultControlPath(port)),
     pidFile: v['pid-file'] === undefined ? null : path.resolve(v['pid-file']),
+    accessLog: v['access-log'] === undefined || v['access-log'] === 'off' ? null : logPath(v['access-log']),
+    accessLogFormat: v['access-log-format'] === undefined ? 'combined' : parseChoice(v['access-log-format'], ACCESS_LOG_FORMATS, '--access-log-format'),
+    errorLog: v['error-log'] === undefined ? '-' : logPath(v['error-log']),
+    logBufferBytes: v['log-buffer'] === undefined ? DEFAULTS.logBufferBytes : parseCount(v['log-buffer'], '--log-buffer', 1024),
+    static: staticConfig(v),
+  };
+}
+
+function logPath(value: string): string {
+  return value === '-' ? '-' : path.resolve(value);
+}
+
+function staticConfig(v: { static?: string; 'static-prefix'?: string; autoindex?: boolean; 'follow-symlinks'?: boolean; 'cache-control'?: string }): StaticConfig | null {
+  if (v.static === undefined) {
+    const stray = (['static-prefix', 'autoindex', 'follow-symlinks', 'cache-control'] as const).find((f) => v[f] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --static DIR`);
+    return null;
+  }
+  const root = path.resolve(v.static);
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new UsageError(`--static ${v.static} is not a directory`);
+  const prefix = v['static-prefix'];
+  if (prefix !== undefined && !prefix.startsWith('/')) throw new UsageError(`--static-prefix must start with /, not '${prefix}'`);
+  return {
+    root,
+    prefix: prefix === undefined || prefix === '/' ? null : prefix.replace(/\/+$/, ''),
+    autoindex: v.autoindex ?? false,
+    followSymlinks: v['follow-symlinks'] ?? false,
+    cacheControl: v['cache-control'] ?? null,
   };
 }
 

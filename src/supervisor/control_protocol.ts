@@ -32,6 +32,8 @@ export interface Status {
   engine: EngineName;
   uptimeSec: number;
   reloading: boolean;
+  /** The log daemon, when one runs (access log on, or an error-log file). */
+  logd: { pid: number; restarts: number } | null;
   requests: number;
   workers: WorkerStatus[];
 }

@@ -12,6 +12,7 @@ import type { ControlReply, ControlRequest, Status } from './control_protocol.ts
 import { EventQueue } from './event_queue.ts';
 import { listenForSignals, SIGNAL_MEANINGS, type SupervisorSignal } from './signals.ts';
 import { WorkerProcess, type WorkerExit } from './worker_process.ts';
+import { LogDaemon } from '../logd/supervisor_side.ts';
 
 type SupervisorEvent =
   | { type: 'signal'; signal: SupervisorSignal }
@@ -42,12 +43,13 @@ export class Supervisor {
   #control: net.Server | undefined;
   #exitCode = 0;
   #stopping: Promise<void> | undefined;
+  #logd: LogDaemon | undefined;
 
   readonly #onReady: ((url: string) => void) | undefined;
 
   constructor(config: ServeConfig, events: SupervisorEvents = {}) {
     this.config = config;
-    this.#log = events.log ?? ((line) => console.error(`herd: ${line}`));
+    this.#log = events.log ?? ((line) => this.#errorLog(line));
     this.#onReady = events.onReady;
   }
 
@@ -77,6 +79,9 @@ export class Supervisor {
     // Port 0 is resolved by the dispatch; every worker must use the port it found.
     this.config.port = this.#dispatch.port;
     this.#control = await openControlServer(this.config.controlPath, (request) => this.#request(request));
+    if (this.config.accessLog !== null || this.config.errorLog !== '-') {
+      this.#logd = await LogDaemon.start({ accessLog: this.config.accessLog, errorLog: this.config.errorLog, socketPath: this.#logSocket });
+    }
     if (this.config.pidFile) fs.writeFileSync(this.config.pidFile, `${process.pid}\n`);
     for (let slot = 1; slot <= this.config.workers; slot++) {
       this.#health[slot] = new SlotHealth();
@@ -87,9 +92,21 @@ export class Supervisor {
     for (const worker of this.#slots.slice(1)) this.#dispatch.add(worker);
   }
 
+  /** Where workers reach logd: beside the control socket, so it is as private as that. */
+  get #logSocket(): string {
+    return `${this.config.controlPath}.logd`;
+  }
+
+  /** Supervisor events: on stderr by default, else one timestamped line each in the error log. */
+  #errorLog(line: string): void {
+    if (this.#logd) this.#logd.error(`${new Date().toISOString()} herd[${process.pid}]: ${line}`);
+    else console.error(`herd: ${line}`);
+  }
+
   #spawn(slot: number): WorkerProcess {
-    const worker = new WorkerProcess(slot, { config: this.config, logSocket: null }, this.#dispatch!.handleForWorker());
+    const worker = new WorkerProcess(slot, { config: this.config, logSocket: this.#logd ? this.#logSocket : null }, this.#dispatch!.handleForWorker());
     this.#workers.add(worker);
+    worker.ready.then(() => this.#log(`worker ${slot} (pid ${worker.pid}) started`), () => {});
     void worker.exited.then((exit) => {
       this.#workers.delete(worker);
       this.#queue.push({ type: 'worker-exit', worker, exit });
@@ -129,6 +146,7 @@ export class Supervisor {
         else this.#log(`reload ignored: ${this.#state === 'reloading' ? 'a reload is already running' : 'stopping'}`);
         return;
       case 'reopen-logs':
+        this.#logd?.reopen();
         for (const worker of this.#live()) worker.send({ t: 'reopen-logs' });
         return;
     }
@@ -137,14 +155,19 @@ export class Supervisor {
   #onWorkerExit(worker: WorkerProcess, exit: WorkerExit): void {
     this.#dispatch?.remove(worker);
     const slot = worker.id;
-    // Expected: we asked it to drain (reload, stop), or it was replaced, or it never got a slot.
-    if (worker.drainRequested || this.#slots[slot] !== worker || this.#state === 'stopping') return;
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    // Expected: we asked it to drain (reload, stop), or it was replaced, or it never got a slot.
+    if (worker.drainRequested || this.#slots[slot] !== worker || this.#state === 'stopping') {
+      if (worker.drainRequested) this.#log(`worker ${slot} (pid ${worker.pid}) exited with ${how} after draining`);
+      return;
+    }
     const delay = this.#health[slot].recordDeath(Date.now() - worker.startedAt);
     if (worker.fatal) this.#reportFatalOnce(slot, worker.fatal.message);
     if (delay === null) {
       const reason = worker.fatal?.message.split('\n')[0] ?? `exited with ${how}`;
-      this.#log(`crash loop: worker ${slot} died ${this.#health[slot].youngDeaths} times within a second of starting; stopping. Its error: ${reason}`);
+      const line = `crash loop: worker ${slot} died ${this.#health[slot].youngDeaths} times within a second of starting; stopping. Its error: ${reason}`;
+      this.#log(line);
+      if (this.#logd) console.error(`herd: ${line}`); // the reason herd exits belongs on the terminal too
       this.#beginStop(1);
       return;
     }
@@ -237,6 +260,7 @@ export class Supervisor {
 
   async #gracefulStop(): Promise<void> {
     const graceMs = this.config.graceSeconds * 1000;
+    this.#log(`stop: draining ${this.#workers.size} worker${this.#workers.size === 1 ? '' : 's'} (grace ${this.config.graceSeconds} s)`);
     // Stop accepting first (handoff closes its listener), then let every worker drain.
     this.#dispatch?.close();
     this.#dispatch = undefined;
@@ -255,6 +279,7 @@ export class Supervisor {
     for (const worker of this.#workers) worker.kill();
     this.#dispatch?.close();
     this.#control?.close();
+    await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {
       try {
         if (file) fs.rmSync(file, { force: true });
@@ -277,6 +302,7 @@ export class Supervisor {
       engine: this.config.engine,
       uptimeSec: (now - this.#startedAt) / 1000,
       reloading: this.#state === 'reloading',
+      logd: this.#logd ? { pid: this.#logd.pid, restarts: this.#logd.restarts } : null,
       requests: total,
       workers: workers.map((w, i) => {
         const s = stats[i];

@@ -7,7 +7,12 @@ import type { SupervisorMessage, WorkerMessage, WorkerStart, WorkerStats } from 
 import type { Engine, EngineOptions } from './engine.ts';
 import { loadApp, oneLine, type Listener } from './app_loader.ts';
 import { createNodeEngine } from './node_engine.ts';
+import { createFastEngine } from '../http/engine.ts';
+import type { Handler } from '../http/types.ts';
 import hello from './hello.ts';
+import { createLogClient, type LogClient } from '../logd/client.ts';
+
+const LOG_FLUSH_TIMEOUT_MS = 5_000;
 
 const send = (message: WorkerMessage): void => {
   if (process.connected) process.send!(message);
@@ -18,6 +23,7 @@ process.on('SIGINT', () => {});
 process.on('SIGHUP', () => {});
 
 let engine: Engine | undefined;
+let log: LogClient | undefined;
 let listener: net.Server | undefined;
 let draining = false;
 let closedSinceReport = 0;
@@ -59,6 +65,14 @@ function sendThenExit(message: WorkerMessage, code: number): void {
 async function start(message: WorkerStart, handle: unknown): Promise<void> {
   const { config } = message;
   const handler = config.app === null ? (hello as Listener) : await loadApp(config.app);
+  if (message.logSocket && config.accessLog !== null) {
+    log = createLogClient({
+      socketPath: message.logSocket,
+      format: config.accessLogFormat,
+      bufferBytes: config.logBufferBytes,
+      onDropNotice: (dropped) => console.error(`access log: logd is behind; ${dropped} records dropped`),
+    });
+  }
   engine = await createEngine(config, handler);
   const server = engine.server;
   if (config.dispatch === 'handoff') {
@@ -89,8 +103,11 @@ async function createEngine(config: ServeConfig, handler: Listener): Promise<Eng
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     maxConnections: config.maxConnections,
     bodyLimit: config.bodyLimit,
+    onAccess: log ? (record) => log!.access(record) : undefined,
   };
-  return createNodeEngine(handler as Parameters<typeof createNodeEngine>[0], options);
+  return config.engine === 'fast'
+    ? createFastEngine(handler as Handler, options)
+    : createNodeEngine(handler as Parameters<typeof createNodeEngine>[0], options);
 }
 
 function acceptHandedOff(socket: net.Socket | undefined): void {
@@ -122,7 +139,7 @@ function stats(): WorkerStats {
     requests: engine?.requests() ?? 0,
     rss: process.memoryUsage.rss(),
     cpuMicros: cpu.user + cpu.system,
-    logDropped: 0,
+    logDropped: log?.dropped() ?? 0,
   };
 }
 
@@ -131,6 +148,8 @@ async function drain(): Promise<void> {
   draining = true;
   listener?.close();
   if (engine) await engine.drain();
+  // Every access line of the requests just finished reaches logd before the worker leaves.
+  if (log) await log.flush(LOG_FLUSH_TIMEOUT_MS);
   if (closedTimer) clearTimeout(closedTimer);
   sendThenExit({ t: 'closed', count: closedSinceReport }, 0);
 }
