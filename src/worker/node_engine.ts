@@ -19,13 +19,14 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     },
     (req, res) => {
       const started = Date.now();
+      const writtenBefore = req.socket.bytesWritten;
       if (draining) res.setHeader('Connection', 'close');
       const timer = setTimeout(() => respondTimeout(res), options.requestTimeoutMs);
       res.once('close', () => {
         clearTimeout(timer);
         if (res.writableFinished) {
           served++;
-          if (options.onAccess) options.onAccess(accessRecord(req, res, started));
+          if (options.onAccess) options.onAccess(accessRecord(req, res, started, writtenBefore));
         }
         if (draining) closeIdleSoon();
       });
@@ -105,8 +106,13 @@ function respondTimeout(res: http.ServerResponse): void {
   res.end('Service Unavailable: the request timed out\n');
 }
 
-function accessRecord(req: http.IncomingMessage, res: http.ServerResponse, started: number) {
-  const length = Number(res.getHeader('content-length'));
+/** What the socket carried for this response, minus its head: nginx's $body_bytes_sent. */
+function bodyBytesSent(req: http.IncomingMessage, res: http.ServerResponse, writtenBefore: number): number {
+  const head = (res as unknown as { _header: string | null })._header;
+  return Math.max(0, req.socket.bytesWritten - writtenBefore - (head ? Buffer.byteLength(head, 'latin1') : 0));
+}
+
+function accessRecord(req: http.IncomingMessage, res: http.ServerResponse, started: number, writtenBefore: number) {
   return {
     remote: req.socket.remoteAddress ?? '-',
     time: started,
@@ -114,7 +120,7 @@ function accessRecord(req: http.IncomingMessage, res: http.ServerResponse, start
     url: req.url ?? '-',
     httpVersion: req.httpVersion,
     status: res.statusCode,
-    bytes: Number.isFinite(length) ? length : 0,
+    bytes: bodyBytesSent(req, res, writtenBefore),
     referer: req.headers.referer,
     userAgent: req.headers['user-agent'],
     durationMs: Date.now() - started,
