@@ -7,6 +7,7 @@ import type { Engine, EngineOptions } from './engine.ts';
 
 export function createNodeEngine(handler: http.RequestListener, options: EngineOptions): Engine {
   const sockets = new Set<net.Socket>();
+  const inFlight = new Set<http.ServerResponse>();
   let served = 0;
   let draining = false;
   let drained: (() => void) | undefined;
@@ -22,7 +23,9 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
       const writtenBefore = req.socket.bytesWritten;
       if (draining) res.setHeader('Connection', 'close');
       const timer = setTimeout(() => respondTimeout(res), options.requestTimeoutMs);
+      inFlight.add(res);
       res.once('close', () => {
+        inFlight.delete(res);
         clearTimeout(timer);
         if (res.writableFinished) {
           served++;
@@ -68,6 +71,8 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     requests: () => served,
     drain() {
       draining = true;
+      // Responses not started yet tell their clients this connection ends with them.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       server.closeIdleConnections();
       if (sockets.size === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {

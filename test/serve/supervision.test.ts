@@ -1,5 +1,6 @@
 // Supervision: kill -9 of a worker, graceful stop with a request in flight, crash loops.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test } from 'node:test';
 import { fixture, startHerd, status } from '../support/herd_process.ts';
 import { loadLoop, request, sleep, waitFor } from '../support/http_client.ts';
@@ -66,3 +67,37 @@ test('a worker that dies right after every start is a crash loop: herd stops, ex
   const stackPrints = out.split('\n').filter((l) => l.includes('uncaught exception: Error: boom after start') && !l.includes('crash loop'));
   assert.equal(stackPrints.length, 1, `the error is printed once, not per death:\n${out}`);
 });
+
+for (const engine of ['fast', 'node'] as const) {
+  test(`${engine} engine: TERM closes idle keep-alive connections at once and answers in-flight ones with Connection: close`, async (t) => {
+    const herd = await startHerd(t, [fixture('slow.js'), '--engine', engine, '--workers', '1', '--grace', '20', '--keep-alive-timeout', '60']);
+    const { hostname, port } = new URL(herd.url);
+    const open = (): Promise<net.Socket> => new Promise((resolve, reject) => {
+      const s = net.connect(Number(port), hostname, () => resolve(s));
+      s.once('error', reject);
+    });
+    const exchange = (socket: net.Socket, path: string): Promise<string> => new Promise((resolve) => {
+      let text = '';
+      const onData = (d: Buffer) => {
+        text += d.toString('latin1');
+        if (/\r\n\r\n[\s\S]*(fast|slow done)$/.test(text)) {
+          socket.off('data', onData);
+          resolve(text);
+        }
+      };
+      socket.on('data', onData);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    });
+    const idle = await open();
+    assert.doesNotMatch(await exchange(idle, '/'), /connection: close/i, 'a keep-alive response');
+    const busy = await open();
+    await exchange(busy, '/');
+    const inFlight = exchange(busy, '/slow');
+    await sleep(200);
+    const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    herd.child.kill('SIGTERM');
+    await idleClosed; // long before the 60 s keep-alive timeout or the 20 s grace
+    assert.match(await inFlight, /connection: close/i);
+    assert.equal(await herd.exited, 0);
+  });
+}
