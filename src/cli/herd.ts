@@ -8,6 +8,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   reload: { summary: 'rolling reload of a running herd (same as SIGHUP)', load: () => import('./reload.ts') },
   stop: { summary: 'graceful stop of a running herd (same as SIGTERM)', load: () => import('./stop.ts') },
   reopen: { summary: 'make a running herd reopen its log files (same as SIGUSR1)', load: () => import('./reopen.ts') },
+  bench: { summary: 'load generator: webbench\'s flags, wrk\'s measurements', load: () => import('./bench.ts') },
+  lab: { summary: 'run the serial vs multi-process experiment matrix, with kernel probes', load: () => import('./lab.ts') },
+  logd: { summary: 'log daemon speaking squid\'s logfile-daemon protocol on stdin', load: () => import('./logd.ts') },
 };
 
 const USAGE = `usage: herd <command> [options]

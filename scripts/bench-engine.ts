@@ -1,0 +1,88 @@
+// npm run bench:engine — one run, one load generator (wrk), 2 workers, 'Hello, World!':
+// herd's fast engine and node engine (`herd serve --engine fast|node --workers 2`) against nginx
+// (2 workers, its config in a temporary directory), keep-alive and connection-per-request.
+// Prints requests/s and the server's CPU microseconds per request (utime+stime of its whole process
+// tree from /proc, before and after, over requests served) and ratios against nginx from this run.
+// Targets (issue 3): fast within 1.2x of nginx's CPU per request on keep-alive, 1.3x per connection.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ServerModel } from '../src/lab/models.ts';
+import { findNginx } from '../src/lab/nginx_config.ts';
+import { treeCpuMicros } from '../src/lab/process_cpu.ts';
+import { freePort } from '../src/lab/ports.ts';
+import { startServer } from '../src/lab/running_server.ts';
+import { requireWrk, runWrk } from './support/wrk.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const HOST = '127.0.0.1';
+
+const NGINX: ServerModel = { id: 'nginx', kind: 'nginx', engine: null, dispatch: null, workers: 2 };
+const ENGINES: ServerModel[] = [
+  { id: 'herd fast', kind: 'pool', engine: 'fast', dispatch: 'reuseport', workers: 2 },
+  { id: 'herd node', kind: 'pool', engine: 'node', dispatch: 'reuseport', workers: 2 },
+];
+
+interface Row {
+  server: string;
+  rps: number;
+  cpuPerRequest: number;
+  errors: number;
+}
+
+async function measure(model: ServerModel, close: boolean, workDir: string): Promise<Row> {
+  const port = await freePort(HOST);
+  const server = await startServer(model, { host: HOST, port, workDir });
+  try {
+    await runWrk(server.url, { seconds: 2, connections: CONNECTIONS, close }); // warm-up: JIT, connections
+    const cpuBefore = treeCpuMicros(server.pid);
+    const wrk = await runWrk(server.url, { seconds: SECONDS, connections: CONNECTIONS, close });
+    const cpuAfter = treeCpuMicros(server.pid);
+    return { server: model.id, rps: wrk.rps, cpuPerRequest: (cpuAfter - cpuBefore) / wrk.requests, errors: wrk.errors };
+  } finally {
+    await server.stop();
+  }
+}
+
+function print(title: string, rows: Row[], base: Row | undefined): void {
+  console.log(`\n## ${title}\n`);
+  console.log(`| server | requests/s | CPU µs/request | CPU vs nginx | errors |`);
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const ratio = base ? `${(r.cpuPerRequest / base.cpuPerRequest).toFixed(2)}x` : '-';
+    console.log(`| ${r.server} | ${r.rps.toFixed(0)} | ${r.cpuPerRequest.toFixed(1)} | ${ratio} | ${r.errors} |`);
+  }
+}
+
+requireWrk();
+const nginx = findNginx();
+if (nginx === null) {
+  console.log('nginx is not on PATH: comparing the engines only. To add the peer: apt-get install nginx-light');
+}
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-engine-'));
+let missed = false;
+try {
+  console.log(
+    `bench:engine — wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 workers, hello world; ${os.cpus().length} cores, ` +
+      `${os.cpus()[0]?.model ?? ''}, Linux ${os.release()}, Node ${process.version}`,
+  );
+  for (const close of [false, true]) {
+    const rows: Row[] = [];
+    const base = nginx !== null ? await measure(NGINX, close, workDir) : undefined;
+    if (base) rows.push(base);
+    for (const model of ENGINES) rows.push(await measure(model, close, workDir));
+    print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows, base);
+    if (base) {
+      const fast = rows.find((r) => r.server === 'herd fast')!;
+      const target = close ? 1.3 : 1.2;
+      const ratio = fast.cpuPerRequest / base.cpuPerRequest;
+      const verdict = ratio <= target ? 'met' : 'MISSED';
+      if (ratio > target) missed = true;
+      console.log(`\ntarget: fast engine CPU/request <= ${target}x nginx: ${ratio.toFixed(2)}x — ${verdict}`);
+    }
+  }
+} finally {
+  fs.rmSync(workDir, { recursive: true, force: true });
+}
+process.exitCode = missed ? 1 : 0;
