@@ -38,4 +38,6 @@ export type WorkerMessage =
   | { t: 'fatal'; message: string; code: string }
   | { t: 'stats'; seq: number; stats: WorkerStats }
   /** handoff: connections handed to this worker that have since closed (batched). */
-  | { t: 'closed'; count: number };
+  | { t: 'closed'; count: number }
+  /** A line for the supervisor's error log (access records dropped, say). */
+  | { t: 'notice'; line: string };

@@ -106,6 +106,7 @@ export class Supervisor {
   #spawn(slot: number): WorkerProcess {
     const worker = new WorkerProcess(slot, { config: this.config, logSocket: this.#logd ? this.#logSocket : null }, this.#dispatch!.handleForWorker());
     this.#workers.add(worker);
+    worker.onNotice = (line) => this.#log(`worker ${slot}: ${line}`);
     worker.ready.then(() => this.#log(`worker ${slot} (pid ${worker.pid}) started`), () => {});
     void worker.exited.then((exit) => {
       this.#workers.delete(worker);

@@ -28,6 +28,8 @@ export class WorkerProcess {
   /** The worker's own explanation when it could not start or died of an uncaught exception. */
   fatal: { message: string; code: string } | undefined;
   readonly ready: Promise<void>;
+  /** Where the worker's notices go (the supervisor's error log). */
+  onNotice: ((line: string) => void) | undefined;
   readonly exited: Promise<WorkerExit>;
 
   #statsWaiters = new Map<number, (stats: WorkerStats) => void>();
@@ -65,6 +67,9 @@ export class WorkerProcess {
             break;
           case 'closed':
             this.closedReported += message.count;
+            break;
+          case 'notice':
+            this.onNotice?.(message.line);
             break;
         }
       });

@@ -70,7 +70,7 @@ async function start(message: WorkerStart, handle: unknown): Promise<void> {
       socketPath: message.logSocket,
       format: config.accessLogFormat,
       bufferBytes: config.logBufferBytes,
-      onDropNotice: (dropped) => console.error(`access log: logd is behind; ${dropped} records dropped`),
+      onDropNotice: (dropped) => send({ t: 'notice', line: `access log: logd is behind; ${dropped} records dropped` }),
     });
   }
   engine = await createEngine(config, handler);
