@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fixture, startHerd, tempDir } from '../support/herd_process.ts';
-import { request, waitFor } from '../support/http_client.ts';
+import { request, sleep, waitFor } from '../support/http_client.ts';
 
 const COMBINED = /^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET \/n\/(\d+) HTTP\/1\.1" (\d{3}) (\d+) "-" "-"$/;
 
@@ -79,4 +79,46 @@ test('--error-log FILE gets the supervisor events: workers started, stop', async
   assert.match(text, /herd\[\d+\]: worker 1 \(pid \d+\) started/);
   assert.match(text, /herd\[\d+\]: worker 2 \(pid \d+\) started/);
   assert.match(text, /stop: draining 2 workers/);
+});
+
+test('logd stopped (SIGSTOP): requests are still answered, drops are exact, writing resumes after SIGCONT', async (t) => {
+  const dir = tempDir(t);
+  const log = path.join(dir, 'access.log');
+  const herd = await startHerd(t, ['--workers', '2', '--access-log', log, '--log-buffer', '4096']);
+  const before = JSON.parse((await herd.command('status', '--json')).stdout);
+  const logd = before.logd.pid as number;
+  process.kill(logd, 'SIGSTOP');
+  t.after(() => {
+    try {
+      process.kill(logd, 'SIGCONT');
+    } catch {
+      // gone already
+    }
+  });
+  // Workers must not wait for logd: every request is answered within a bound far below a stall.
+  let next = 0;
+  const total = 600;
+  await Promise.all(Array.from({ length: 6 }, async () => {
+    while (next < total) {
+      next++;
+      assert.equal((await request(herd.url, '/', 3_000)).status, 200);
+    }
+  }));
+  const droppedNow = async () => {
+    const s = JSON.parse((await herd.command('status', '--json')).stdout);
+    return s.workers.reduce((sum: number, w: { logDropped: number }) => sum + w.logDropped, 0) as number;
+  };
+  assert.ok((await droppedNow()) > 0, 'a 4 KiB buffer cannot hold 600 records');
+  process.kill(logd, 'SIGCONT');
+  // Writing resumes: what the buffers held reaches the file, then a new request is logged too.
+  const written = lines(log).length;
+  await waitFor('logd to write again', () => lines(log).length > written);
+  await sleep(200);
+  const afterResume = lines(log).length;
+  await request(herd.url, '/');
+  await waitFor('the request after SIGCONT to be logged', () => lines(log).length >= afterResume + 1);
+  const dropped = await droppedNow();
+  herd.child.kill('SIGTERM');
+  assert.equal(await herd.exited, 0);
+  assert.equal(lines(log).length, total + 1 - dropped, 'served = written + dropped');
 });
