@@ -35,7 +35,7 @@ or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --error-log PATH|-       supervisor events: worker started/exited/respawned, reloads (default -: stderr)
   --log-buffer BYTES       per-worker buffer for access records logd has not taken yet (default ${DEFAULTS.logBufferBytes})
   --static DIR             serve the files in DIR, before the app (or alone)
-  --static-prefix PATH     only requests under PATH are files (e.g. /assets); the rest go to the app
+  --static-prefix PATH     mount DIR at PATH (e.g. /assets, as express.static does); the rest goes to the app
   --autoindex              list directories without an index.html
   --follow-symlinks        serve symlinks that lead outside DIR
   --cache-control VALUE    Cache-Control header for files (default none)
@@ -133,9 +133,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   const supervisor = new Supervisor(config, {
     onReady: (url) => {
-      const app = config.app === null ? 'built-in hello app' : path.relative(process.cwd(), config.app);
+      const files = config.static ? `files of ${shortPath(config.static.root)}${config.static.prefix ? ` under ${config.static.prefix}` : ''}` : null;
+      const named = config.app === null ? (files ? null : 'built-in hello app') : shortPath(config.app);
+      const app = [files, named].filter(Boolean).join(' and ');
       console.log(`herd: serving ${app} on ${url} with ${config.workers} worker${config.workers === 1 ? '' : 's'} (dispatch ${config.dispatch}, engine ${config.engine}, pid ${process.pid})`);
     },
   });
   return supervisor.run();
+}
+
+/** Relative to the working directory when inside it, else absolute. */
+function shortPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' ? '.' : relative.startsWith('..') ? file : relative;
 }

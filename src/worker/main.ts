@@ -9,6 +9,7 @@ import { loadApp, oneLine, type Listener } from './app_loader.ts';
 import { createNodeEngine } from './node_engine.ts';
 import { createFastEngine } from '../http/engine.ts';
 import type { Handler } from '../http/types.ts';
+import { withStatic } from '../http/static/index.ts';
 import hello from './hello.ts';
 import { createLogClient, type LogClient } from '../logd/client.ts';
 
@@ -35,7 +36,7 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
       start(message, handle).catch(fatal);
       break;
     case 'connection':
-      acceptHandedOff(handle as net.Socket);
+      acceptHandedOff(handle);
       break;
     case 'drain':
       void drain();
@@ -64,7 +65,9 @@ function sendThenExit(message: WorkerMessage, code: number): void {
 
 async function start(message: WorkerStart, handle: unknown): Promise<void> {
   const { config } = message;
-  const handler = config.app === null ? (hello as Listener) : await loadApp(config.app);
+  const app = config.app === null ? (config.static ? null : (hello as Listener)) : await loadApp(config.app);
+  // --static: files first, the app (if any) for the rest. Portable, so it runs on either engine.
+  const handler = config.static ? (withStatic(config.static, app as Handler | null) as Listener) : app!;
   if (message.logSocket && config.accessLog !== null) {
     log = createLogClient({
       socketPath: message.logSocket,
@@ -110,8 +113,10 @@ async function createEngine(config: ServeConfig, handler: Listener): Promise<Eng
     : createNodeEngine(handler as Parameters<typeof createNodeEngine>[0], options);
 }
 
-function acceptHandedOff(socket: net.Socket | undefined): void {
-  if (!socket) return;
+/** handoff: the descriptor arrives as a bare handle; a socket around it starts reading at once. */
+function acceptHandedOff(handle: unknown): void {
+  if (!handle) return;
+  const socket = handle instanceof net.Socket ? handle : new net.Socket({ handle: handle as never, readable: true, writable: true });
   if (!engine || draining) {
     socket.destroy();
     reportClosed();

@@ -1,0 +1,58 @@
+// A listening socket as a bare libuv handle, the way node's cluster holds one. The supervisor uses
+// it where a net.Server would be wrong (shared: it must never accept) or too heavy (handoff: a
+// net.Socket per connection only to pass its descriptor on).
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import util from 'node:util';
+import { describeListenError } from '../errors.ts';
+
+/** An accepted connection's handle, to send to a worker (child.send's 'net.Native' kind) and close. */
+export interface RawConnectionHandle {
+  close(): void;
+}
+
+export interface RawListenHandle {
+  getsockname(out: { port?: number }): number;
+  listen(backlog: number): number;
+  close(): void;
+  onconnection: ((status: number, client?: RawConnectionHandle) => void) | null;
+}
+
+// node:net exports the function its cluster module uses to create such a handle; it is not in
+// the typings, so it is declared here, once.
+const createServerHandle = (net as unknown as {
+  _createServerHandle(address: string, port: number, addressType: number): RawListenHandle | number;
+})._createServerHandle;
+
+function failure(status: number, host: string, port: number): Error {
+  const code = util.getSystemErrorName(status);
+  return describeListenError(Object.assign(new Error(code), { code }), host, port);
+}
+
+/** Binds host:port (SO_REUSEADDR, not listening yet). Port 0 is resolved: read it with boundPort. */
+export async function bindRawHandle(host: string, port: number): Promise<RawListenHandle> {
+  let address: { address: string; family: number };
+  try {
+    address = await dns.lookup(host);
+  } catch (err) {
+    throw describeListenError(err as NodeJS.ErrnoException, host, port);
+  }
+  const handle = createServerHandle(address.address, port, address.family);
+  if (typeof handle === 'number') throw failure(handle, host, port);
+  return handle;
+}
+
+export function boundPort(handle: RawListenHandle): number {
+  const out: { port?: number } = {};
+  handle.getsockname(out);
+  return out.port ?? 0;
+}
+
+/** listen(2) on the handle; EADDRINUSE shows here, not at bind, because of SO_REUSEADDR. */
+export function listenRaw(handle: RawListenHandle, backlog: number, host: string, port: number): void {
+  const status = handle.listen(backlog);
+  if (status !== 0) {
+    handle.close();
+    throw failure(status, host, port);
+  }
+}
