@@ -162,11 +162,11 @@ export class Supervisor {
       if (worker.drainRequested) this.#log(`worker ${slot} (pid ${worker.pid}) exited with ${how} after draining`);
       return;
     }
-    const delay = this.#health[slot].recordDeath(Date.now() - worker.startedAt);
+    const delay = this.#health[slot].recordDeath(worker.readyAt === undefined ? null : Date.now() - worker.readyAt);
     if (worker.fatal) this.#reportFatalOnce(slot, worker.fatal.message);
     if (delay === null) {
       const reason = worker.fatal?.message.split('\n')[0] ?? `exited with ${how}`;
-      const line = `crash loop: worker ${slot} died ${this.#health[slot].youngDeaths} times within a second of starting; stopping. Its error: ${reason}`;
+      const line = `crash loop: worker ${slot} died ${this.#health[slot].youngDeaths} times in a row before or within a second of being ready; stopping. Its error: ${reason}`;
       this.#log(line);
       if (this.#logd) console.error(`herd: ${line}`); // the reason herd exits belongs on the terminal too
       this.#beginStop(1);

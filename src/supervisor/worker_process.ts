@@ -19,6 +19,8 @@ export class WorkerProcess {
   readonly id: number;
   readonly child: ChildProcess;
   readonly startedAt = Date.now();
+  /** When it became ready; undefined while starting (and forever, if it died starting). */
+  readyAt: number | undefined;
   state: WorkerState = 'starting';
   /** The supervisor asked it to drain: its exit is expected, not a crash. */
   drainRequested = false;
@@ -56,6 +58,7 @@ export class WorkerProcess {
         switch (message.t) {
           case 'ready':
             if (this.state === 'starting') this.state = 'ready';
+            this.readyAt = Date.now();
             resolve();
             break;
           case 'fatal':

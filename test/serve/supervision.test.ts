@@ -63,7 +63,7 @@ test('a worker that dies right after every start is a crash loop: herd stops, ex
   const code = await herd.exited;
   assert.equal(code, 1);
   const out = herd.output();
-  assert.match(out, /herd: crash loop: worker \d died 5 times within a second of starting; stopping\. Its error: uncaught exception: Error: boom after start/);
+  assert.match(out, /herd: crash loop: worker \d died 5 times in a row before or within a second of being ready; stopping\. Its error: uncaught exception: Error: boom after start/);
   const stackPrints = out.split('\n').filter((l) => l.includes('uncaught exception: Error: boom after start') && !l.includes('crash loop'));
   assert.equal(stackPrints.length, 1, `the error is printed once, not per death:\n${out}`);
 });
