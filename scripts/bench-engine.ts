@@ -4,6 +4,8 @@
 // Prints requests/s and the server's CPU microseconds per request (utime+stime of its whole process
 // tree from /proc, before and after, over requests served) and ratios against nginx from this run.
 // Targets (issue 3): fast within 1.2x of nginx's CPU per request on keep-alive, 1.3x per connection.
+// The machine is shared and noisy: BENCH_ROUNDS=N measures every server N times, interleaved, and
+// reports each one's median (requests/s and CPU/request), so one disturbed run does not decide.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import { requireWrk, runWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const HOST = '127.0.0.1';
 
 const NGINX: ServerModel = { id: 'nginx', kind: 'nginx', engine: null, dispatch: null, workers: 2 };
@@ -45,6 +48,25 @@ async function measure(model: ServerModel, close: boolean, workDir: string): Pro
   }
 }
 
+function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** One row per server: the median of its rounds. */
+function medians(rounds: Row[][]): Row[] {
+  return rounds[0].map((first, k) => {
+    const runs = rounds.map((round) => round[k]);
+    return {
+      server: first.server,
+      rps: median(runs.map((r) => r.rps)),
+      cpuPerRequest: median(runs.map((r) => r.cpuPerRequest)),
+      errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    };
+  });
+}
+
 function print(title: string, rows: Row[], base: Row | undefined): void {
   console.log(`\n## ${title}\n`);
   console.log(`| server | requests/s | CPU µs/request | CPU vs nginx | errors |`);
@@ -64,14 +86,19 @@ const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-engine-'));
 let missed = false;
 try {
   console.log(
-    `bench:engine — wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 workers, hello world; ${os.cpus().length} cores, ` +
+    `bench:engine — wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 workers, hello world, ${ROUNDS === 1 ? 'one round' : `median of ${ROUNDS} rounds`}; ${os.cpus().length} cores, ` +
       `${os.cpus()[0]?.model ?? ''}, Linux ${os.release()}, Node ${process.version}`,
   );
   for (const close of [false, true]) {
-    const rows: Row[] = [];
-    const base = nginx !== null ? await measure(NGINX, close, workDir) : undefined;
-    if (base) rows.push(base);
-    for (const model of ENGINES) rows.push(await measure(model, close, workDir));
+    const models = nginx !== null ? [NGINX, ...ENGINES] : ENGINES;
+    const rounds: Row[][] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const rows: Row[] = [];
+      for (const model of models) rows.push(await measure(model, close, workDir));
+      rounds.push(rows);
+    }
+    const rows = medians(rounds);
+    const base = nginx !== null ? rows[0] : undefined;
     print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows, base);
     if (base) {
       const fast = rows.find((r) => r.server === 'herd fast')!;
@@ -80,6 +107,10 @@ try {
       const verdict = ratio <= target ? 'met' : 'MISSED';
       if (ratio > target) missed = true;
       console.log(`\ntarget: fast engine CPU/request <= ${target}x nginx: ${ratio.toFixed(2)}x — ${verdict}`);
+      if (ROUNDS > 1) {
+        const each = rounds.map((round) => (round.find((r) => r.server === 'herd fast')!.cpuPerRequest / round[0].cpuPerRequest).toFixed(2) + 'x');
+        console.log(`each round: ${each.join(' ')}`);
+      }
     }
   }
 } finally {

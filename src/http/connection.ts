@@ -1,10 +1,11 @@
 // One client connection: bytes in through the parser, handlers called per request, responses out
 // in request order, and the connection's timeouts (checked by the engine's sweep, not per-request timers).
+// It talks to the libuv handle directly (stream_handle.ts), not through a net.Socket.
 //
-// Responses queue in request order; only the first writes to the socket, the others buffer until
-// their turn (pipelining). Writes made while a read is processed are corked together, so a
-// pipelined batch answered synchronously leaves in one write; writes from async handlers are
-// corked until the end of the tick.
+// Responses queue in request order; only the first writes, the others buffer until their turn
+// (pipelining). Output is gathered while a read is processed and leaves in one write (writev for
+// several buffers), so a pipelined batch answered synchronously is one system call; output from
+// async handlers is gathered until the end of the tick.
 import type net from 'node:net';
 import { HerdError } from '../errors.ts';
 import { RequestParser } from './parser.ts';
@@ -14,6 +15,10 @@ import type { RequestHead } from './request_head.ts';
 import { FastRequest } from './request.ts';
 import { FastResponse } from './response.ts';
 import type { ResponseChannel, EncodedResponseCache } from './response.ts';
+import {
+  attachHandle, closeHandle, pauseReading, peerAddress, resumeReading, setNoDelay, shutdownHandle, writeBuffer, writeBuffers, WRITE_PENDING,
+} from './stream_handle.ts';
+import type { HandleOwner, StreamHandle } from './stream_handle.ts';
 
 /** What a connection needs from its engine. */
 export interface ConnectionHost {
@@ -33,42 +38,65 @@ export interface ConnectionHost {
 const LINGER_MS = 2000;
 /** Responses waiting behind the first before the connection stops reading. */
 const MAX_QUEUED = 32;
+/** Bytes handed to the socket and not yet taken by the kernel above which writers are told to wait (net.Socket's default). */
+const HIGH_WATER = 16 * 1024;
 
-export class Connection implements ParserSink, ResponseChannel {
-  readonly socket: net.Socket;
+export class Connection implements ParserSink, ResponseChannel, HandleOwner {
+  /** Where the engine keeps this connection in its list. */
+  slot = -1;
+  private handle: StreamHandle | null;
+  /** A connection handed over as a net.Socket: destroyed when we close, so its 'close' listeners learn. */
+  private readonly socket: net.Socket | null;
   private readonly host: ConnectionHost;
   private readonly parser: RequestParser;
   private readonly queue: FastResponse[] = [];
-  private readonly heads: (RequestHead | null)[] = [];
   /** The request whose body is still arriving. */
   private receiving: FastRequest | null = null;
   private servedAny = false;
   /** When we started waiting for a request head (accept, or the last response). */
   private waitingSince: number;
-  /** When the first byte of the current unfinished head arrived; 0 when none. */
+  /** When the first bytes of the current unfinished head were read; 0 when none. */
   private headStartedAt = 0;
   private closingSince = 0;
+  /** Closing: the client has said all it will say, so close without waiting for its FIN. */
+  private closeAtOnce = false;
+  /** Closing: everything is written and FIN sent (or the handle closed). */
+  private outputEnded = false;
   private closed = false;
   private inRead = false;
-  private tickCorked = false;
+  /** Date.now() when the current read began: one clock read serves all its requests. */
+  private readTime = 0;
+  private tickFlushScheduled = false;
   private paused = false;
   private peerEnded = false;
   private noDelay = false;
   private remote: string | undefined;
+  /** Output gathered for the next write: usually one buffer, the rest only when there are several. */
+  private outFirst: Buffer | null = null;
+  private outRest: Buffer[] | null = null;
+  private outBytes = 0;
+  /** Writes libuv has queued (the kernel did not take them at once) and their bytes. */
+  private writesPending = 0;
+  private bytesPending = 0;
+  /** A send returned false: 'drain' is owed once the output is gone. */
+  private needDrain = false;
 
-  constructor(socket: net.Socket, host: ConnectionHost, now: number) {
+  constructor(handle: StreamHandle, socket: net.Socket | null, host: ConnectionHost, now: number) {
+    this.handle = handle;
     this.socket = socket;
     this.host = host;
     this.parser = host.newParser(this);
     this.waitingSince = now;
-    // A client may half-close right after its request (shutdown(SHUT_WR)); it still gets its answers.
-    socket.allowHalfOpen = true;
-    socket.on('data', (buf: Buffer) => this.onData(buf));
-    socket.on('end', () => this.onPeerEnd());
-    socket.on('drain', () => this.onDrain());
-    socket.on('error', () => {}); // resets and the like: 'close' follows and cleans up
-    socket.on('close', () => this.onClose());
-    socket.resume(); // handed-off sockets arrive paused
+  }
+
+  /** Starts reading; `buffered` is what a handed-over socket had already read. */
+  start(buffered: Buffer | null): void {
+    const err = attachHandle(this.handle!, this);
+    if (err < 0) {
+      this.destroy();
+      return;
+    }
+    if (buffered !== null && buffered.length > 0) this.onData(buffered, buffered.length);
   }
 
   get keepAliveLines(): string {
@@ -79,45 +107,71 @@ export class Connection implements ParserSink, ResponseChannel {
     return this.host.encodedCache;
   }
 
+  /** The time, read once per read while one is processed (Date.now() is a runtime call). */
+  now(): number {
+    return this.inRead ? this.readTime : Date.now();
+  }
+
   get remoteAddress(): string {
-    if (this.remote === undefined) this.remote = this.socket.remoteAddress ?? '-';
+    if (this.remote === undefined) this.remote = this.handle === null ? '-' : peerAddress(this.handle);
     return this.remote;
   }
 
-  private onData(buf: Buffer): void {
+  // HandleOwner
+
+  onData(data: Buffer, length: number): void {
     if (this.closingSince !== 0) return; // lingering close: read and drop
-    if (this.queue.length === 0 && this.headStartedAt === 0 && this.parser.isIdle()) this.headStartedAt = Date.now();
     this.inRead = true;
-    this.socket.cork();
-    this.parser.execute(buf);
-    this.socket.uncork();
+    this.readTime = Date.now();
+    this.parser.execute(data, length);
     this.inRead = false;
-    if (!this.paused && !this.closed && (this.queue.length > MAX_QUEUED || this.socket.writableNeedDrain)) {
+    // The read buffer is reused by the next read: heads still in use get their own copy.
+    const queue = this.queue;
+    for (let k = 0; k < queue.length; k++) queue[k].head?.detach();
+    if (this.queue.length === 0 && this.headStartedAt === 0 && !this.parser.isIdle()) this.headStartedAt = this.readTime;
+    this.flush();
+    if (!this.paused && this.handle !== null && this.closingSince === 0 && (this.queue.length > MAX_QUEUED || this.bytesPending >= HIGH_WATER)) {
       this.paused = true;
-      this.socket.pause();
+      pauseReading(this.handle);
     }
   }
 
-  private onDrain(): void {
-    if (this.paused && this.queue.length <= MAX_QUEUED) {
-      this.paused = false;
-      this.socket.resume();
+  /** The client sent FIN: no more requests; answer those in progress, then close. */
+  onEnd(): void {
+    this.peerEnded = true;
+    if (this.closingSince !== 0) {
+      if (this.outputEnded) this.destroy();
+      return;
     }
-    const first = this.queue[0];
-    if (first !== undefined && first.hasListeners) first.fire('drain');
+    this.parser.stop();
+    if (this.receiving !== null) {
+      this.receiving.failBody(new HerdError('client closed before the body arrived', 'HERD_BODY_ABORTED'));
+      this.receiving = null;
+    }
+    if (this.queue.length === 0) this.closeGracefully(true);
+    else this.announceCloseOnLast();
+  }
+
+  onFailure(): void {
+    this.destroy(); // a reset and the like: nothing more can be said on this connection
+  }
+
+  onWritten(bytes: number): void {
+    this.writesPending--;
+    this.bytesPending -= bytes;
+    if (this.writesPending === 0 && this.outFirst === null) this.outputSettled();
   }
 
   // ParserSink
 
   onHead(head: RequestHead): void {
-    const now = Date.now();
+    const now = this.readTime;
     this.headStartedAt = 0;
     this.servedAny = true;
     const draining = this.host.draining;
     const req = new FastRequest(head);
-    const res = new FastResponse(this, head.method === 'HEAD', head.versionMinor, head.keepAlive && !draining, head.expectContinue, now);
+    const res = new FastResponse(this, head, head.keepAlive && !draining, now);
     this.queue.push(res);
-    this.heads.push(head);
     if (head.bodyKind === BODY_NONE) req.endBody();
     else this.receiving = req;
     if (draining) this.parser.finishCurrentMessage();
@@ -126,7 +180,8 @@ export class Connection implements ParserSink, ResponseChannel {
   }
 
   onBody(chunk: Buffer): void {
-    if (this.receiving !== null) this.receiving.pushBody(chunk);
+    // A copy: the chunk is a view of the read buffer and the handler reads it later.
+    if (this.receiving !== null) this.receiving.pushBody(Buffer.from(chunk));
   }
 
   onMessageEnd(): void {
@@ -143,7 +198,7 @@ export class Connection implements ParserSink, ResponseChannel {
       this.receiving = null;
       receiving.failBody(new HerdError(`request body rejected: ${failure.reason}`, 'HERD_BAD_BODY'));
       const res = this.queue[this.queue.length - 1];
-      if (res.started) this.socket.destroy();
+      if (res.started) this.destroy();
       else res.supersede(failure.status, failure.reason, true);
       return;
     }
@@ -153,9 +208,8 @@ export class Connection implements ParserSink, ResponseChannel {
   /** An answer from the engine itself (bad request, timeout), queued after the others; closes after. */
   private respondError(status: number, reason: string): void {
     this.parser.stop();
-    const res = new FastResponse(this, false, 1, false, false, Date.now());
+    const res = new FastResponse(this, null, false, this.now());
     this.queue.push(res);
-    this.heads.push(null);
     if (this.queue.length === 1) res.activate();
     res.supersede(status, reason, true);
   }
@@ -163,49 +217,104 @@ export class Connection implements ParserSink, ResponseChannel {
   // ResponseChannel
 
   send(data: Buffer): boolean {
-    if (this.closed) return false;
-    if (!this.inRead && !this.tickCorked) {
-      this.tickCorked = true;
-      this.socket.cork();
-      process.nextTick(uncorkAtTickEnd, this);
+    if (this.handle === null) return false;
+    if (this.outFirst === null) this.outFirst = data;
+    else if (this.outRest === null) this.outRest = [data];
+    else this.outRest.push(data);
+    this.outBytes += data.length;
+    if (!this.inRead && !this.tickFlushScheduled) {
+      this.tickFlushScheduled = true;
+      process.nextTick(flushAtTickEnd, this);
     }
-    return this.socket.write(data);
+    if (this.outBytes + this.bytesPending < HIGH_WATER) return true;
+    this.needDrain = true;
+    return false;
   }
 
-  uncorkTick(): void {
-    this.tickCorked = false;
-    this.socket.uncork();
+  /** Hands the gathered output to the kernel in one write. */
+  flush(): void {
+    const handle = this.handle;
+    if (handle === null) return;
+    const first = this.outFirst;
+    if (first !== null) {
+      const bytes = this.outBytes;
+      const rest = this.outRest;
+      this.outFirst = null;
+      this.outRest = null;
+      this.outBytes = 0;
+      let result: number;
+      if (rest === null) {
+        result = writeBuffer(handle, first);
+      } else {
+        rest.unshift(first);
+        result = writeBuffers(handle, rest, bytes);
+      }
+      if (result === WRITE_PENDING) {
+        this.writesPending++;
+        this.bytesPending += bytes;
+      } else if (result < 0) {
+        this.destroy();
+        return;
+      }
+    }
+    if (this.writesPending === 0) this.outputSettled();
+  }
+
+  tickFlush(): void {
+    this.tickFlushScheduled = false;
+    this.flush();
+  }
+
+  /** Everything written so far is in the kernel. */
+  private outputSettled(): void {
+    if (this.needDrain) {
+      this.needDrain = false;
+      this.onDrain();
+    }
+    if (this.closingSince !== 0 && !this.outputEnded && this.outFirst === null && this.handle !== null) this.endOutput();
+  }
+
+  private onDrain(): void {
+    if (this.paused && this.queue.length <= MAX_QUEUED && this.closingSince === 0 && this.handle !== null) {
+      this.paused = false;
+      resumeReading(this.handle);
+    }
+    const first = this.queue[0];
+    if (first !== undefined && first.hasListeners) first.fire('drain');
   }
 
   responseDone(done: FastResponse): void {
+    const queue = this.queue;
     let res: FastResponse | undefined = done;
     while (res !== undefined) {
-      this.queue.shift();
-      const head = this.heads.shift() ?? null;
+      if (queue.length === 1) queue.pop(); // pop is inlined; shift is a runtime call
+      else queue.shift();
+      const head = res.head;
       this.host.completed(res, head, this);
       if (res.hasListeners) {
         res.fire('finish');
         res.fire('close');
       }
       if (res.closeAfter) {
-        this.closeGracefully();
+        // A request that said it was the last, body and all, leaves the client nothing more to send.
+        this.closeGracefully(head !== null && !head.keepAlive && this.receiving === null);
         return;
       }
-      res = this.queue[0];
+      res = queue[0];
       if (res !== undefined && !res.activate()) return;
     }
     // Nothing left to answer.
-    const now = Date.now();
+    const now = this.now();
     this.waitingSince = now;
     if (!this.parser.isIdle()) this.headStartedAt = now;
     if (this.peerEnded || (this.host.draining && (this.parser.isIdle() || this.parser.isStopped()))) {
-      this.closeGracefully();
+      this.closeGracefully(this.peerEnded);
       return;
     }
     this.useNoDelay();
-    if (this.paused && !this.socket.writableNeedDrain) {
+    if (this.paused && this.bytesPending < HIGH_WATER && this.handle !== null) {
       this.paused = false;
-      this.socket.resume();
+      resumeReading(this.handle);
     }
   }
 
@@ -214,21 +323,9 @@ export class Connection implements ParserSink, ResponseChannel {
    * write never waits for the client's delayed ACK. A one-request connection never pays the syscall.
    */
   useNoDelay(): void {
-    if (this.noDelay || this.closed) return;
+    if (this.noDelay || this.handle === null) return;
     this.noDelay = true;
-    this.socket.setNoDelay(true);
-  }
-
-  /** The client sent FIN: no more requests; answer those in progress, then close. */
-  private onPeerEnd(): void {
-    this.peerEnded = true;
-    this.parser.stop();
-    if (this.receiving !== null) {
-      this.receiving.failBody(new HerdError('client closed before the body arrived', 'HERD_BODY_ABORTED'));
-      this.receiving = null;
-    }
-    if (this.queue.length === 0) this.closeGracefully();
-    else this.announceCloseOnLast();
+    setNoDelay(this.handle);
   }
 
   /** The last queued answer says Connection: close, if it has not started yet. */
@@ -246,7 +343,7 @@ export class Connection implements ParserSink, ResponseChannel {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     if (!bodyLost) console.error(`herd: handler failed on ${method} ${url}: ${detail}`);
     if (this.closed || res.writableEnded) return;
-    if (res.started) this.socket.destroy(); // part of the answer is out: only closing tells the client
+    if (res.started) this.destroy(); // part of the answer is out: only closing tells the client
     else if (bodyLost) res.supersede(400, 'request body incomplete', true);
     else res.supersede(500, '', false);
   }
@@ -255,7 +352,7 @@ export class Connection implements ParserSink, ResponseChannel {
   checkTimeouts(now: number): void {
     if (this.closed) return;
     if (this.closingSince !== 0) {
-      if (now - this.closingSince >= LINGER_MS) this.socket.destroy();
+      if (now - this.closingSince >= LINGER_MS) this.destroy();
       return;
     }
     const host = this.host;
@@ -263,7 +360,7 @@ export class Connection implements ParserSink, ResponseChannel {
     if (first !== undefined) {
       if (host.requestTimeoutMs > 0 && now - first.startedAt >= host.requestTimeoutMs) {
         if (first.started) {
-          this.socket.destroy();
+          this.destroy();
         } else {
           this.parser.stop();
           if (this.receiving !== null) {
@@ -280,52 +377,80 @@ export class Connection implements ParserSink, ResponseChannel {
       return;
     }
     const limit = this.servedAny ? host.keepAliveTimeoutMs : host.headersTimeoutMs;
-    if (limit > 0 && now - this.waitingSince >= limit) this.closeGracefully();
+    if (limit > 0 && now - this.waitingSince >= limit) this.closeGracefully(false);
   }
 
   /** Graceful stop: close now when idle, else after the request in progress. */
   drain(): void {
     if (this.closed || this.closingSince !== 0) return;
     if (this.queue.length === 0 && this.parser.isIdle()) {
-      this.closeGracefully();
+      this.closeGracefully(false);
       return;
     }
     this.parser.finishCurrentMessage();
     this.announceCloseOnLast();
   }
 
-  /** FIN after what is queued; keep reading (and dropping) so the client gets our answer, not a reset. */
-  closeGracefully(): void {
+  /**
+   * Close once what is queued is written. `clientDone`: the client has nothing more to send, so
+   * the handle closes right away, as nginx does. Otherwise FIN, then keep reading (and dropping)
+   * until the client's FIN, so it gets our answer rather than a reset for bytes we never read.
+   */
+  closeGracefully(clientDone: boolean): void {
     if (this.closingSince !== 0 || this.closed) return;
-    this.closingSince = Date.now();
+    this.closingSince = this.now();
+    this.closeAtOnce = clientDone;
     this.parser.stop();
     if (this.receiving !== null) {
       this.receiving.failBody(new HerdError('connection closed before the body arrived', 'HERD_BODY_ABORTED'));
       this.receiving = null;
     }
-    if (this.paused) this.socket.resume();
-    this.socket.end();
+    if (this.paused && this.handle !== null) {
+      this.paused = false;
+      resumeReading(this.handle);
+    }
+    if (!this.inRead) this.flush(); // within a read, the flush at its end does it
+  }
+
+  /** Called once all output is in the kernel. */
+  private endOutput(): void {
+    this.outputEnded = true;
+    // Bytes we read after the last request and never answered: closing now would reset them.
+    if (this.peerEnded || (this.closeAtOnce && !this.parser.hasIgnoredInput())) {
+      this.destroy();
+      return;
+    }
+    this.closingSince = this.now(); // the linger time starts with our FIN
+    if (shutdownHandle(this.handle!) < 0) this.destroy();
   }
 
   destroy(): void {
-    this.socket.destroy();
+    const handle = this.handle;
+    if (handle === null) return;
+    this.handle = null;
+    closeHandle(handle);
+    this.onClose();
+    if (this.socket !== null) this.socket.destroy();
   }
 
   private onClose(): void {
-    if (this.closed) return;
     this.closed = true;
     this.parser.stop();
     if (this.receiving !== null) {
       this.receiving.failBody(new HerdError('connection closed before the body arrived', 'HERD_BODY_ABORTED'));
       this.receiving = null;
     }
-    for (const res of this.queue) if (res.hasListeners) res.fire('close');
-    this.queue.length = 0;
-    this.heads.length = 0;
+    this.outFirst = null;
+    this.outRest = null;
+    const queue = this.queue;
+    if (queue.length > 0) {
+      for (const res of queue) if (res.hasListeners) res.fire('close');
+      queue.length = 0;
+    }
     this.host.closed(this);
   }
 }
 
-function uncorkAtTickEnd(connection: Connection): void {
-  connection.uncorkTick();
+function flushAtTickEnd(connection: Connection): void {
+  connection.tickFlush();
 }

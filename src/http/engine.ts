@@ -1,6 +1,8 @@
 // The fast engine: herd's own HTTP/1.1 server behind the Engine seam the worker uses.
-// `server` is a plain net.Server; every socket that reaches its 'connection' event (accepted by
-// listen(), or emitted by the handoff dispatch) becomes a Connection.
+// `server` is a plain net.Server. Once it listens (reuseport, or a listening handle for shared
+// dispatch), accepted connections go straight to Connections on their libuv handles, no
+// net.Socket built; a net.Socket emitted as 'connection' (handoff dispatch) gives up its handle
+// to a Connection the same way.
 import net from 'node:net';
 import type { Engine, EngineOptions } from '../worker/engine.ts';
 import type { AccessRecord } from '../logd/access_record.ts';
@@ -12,12 +14,10 @@ import type { RequestHead } from './request_head.ts';
 import type { FastRequest } from './request.ts';
 import { EncodedResponseCache } from './response.ts';
 import type { FastResponse } from './response.ts';
+import { refuseOverCapacity } from './over_capacity.ts';
+import { acceptHandles, closeHandle, requireStreamHandles, takeHandle } from './stream_handle.ts';
+import type { StreamHandle } from './stream_handle.ts';
 import type { Handler } from './types.ts';
-
-const OVER_CAPACITY = Buffer.from(
-  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 37\r\nConnection: close\r\n\r\nService Unavailable: too many clients',
-  'latin1',
-);
 
 class FastEngine implements Engine, ConnectionHost {
   readonly server: net.Server;
@@ -31,7 +31,8 @@ class FastEngine implements Engine, ConnectionHost {
   private readonly maxConnections: number;
   private readonly limits: ParserLimits;
   private readonly onAccess: ((record: AccessRecord) => void) | undefined;
-  private readonly live = new Set<Connection>();
+  /** Open connections; each knows its index (`slot`), so removal is a swap with the last, no hashing. */
+  private readonly live: Connection[] = [];
   private served = 0;
   private sweeper: NodeJS.Timeout | null = null;
   private readonly sweepEveryMs: number;
@@ -50,29 +51,50 @@ class FastEngine implements Engine, ConnectionHost {
     // Timeouts are checked by one sweep over all connections, often enough to be a few % late at most.
     const shortest = Math.min(...[options.requestTimeoutMs, options.headersTimeoutMs, options.keepAliveTimeoutMs].filter((t) => t > 0), 4000);
     this.sweepEveryMs = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
-    this.server = net.createServer({ allowHalfOpen: true });
-    this.server.on('connection', (socket: net.Socket) => this.accept(socket));
+    const server = net.createServer({ allowHalfOpen: true });
+    this.server = server;
+    server.on('listening', () => acceptHandles(server, (handle) => this.accept(handle, null, null)));
+    server.on('connection', (socket: net.Socket) => this.adopt(socket));
   }
 
-  private accept(socket: net.Socket): void {
-    if (this.maxConnections > 0 && this.live.size >= this.maxConnections) {
-      rejectOverCapacity(socket);
+  /** A connected socket handed to us (handoff dispatch). */
+  private adopt(socket: net.Socket): void {
+    const taken = takeHandle(socket);
+    if (taken === null) socket.destroy();
+    else this.accept(taken.handle, socket, taken.buffered);
+  }
+
+  private accept(handle: StreamHandle, socket: net.Socket | null, buffered: Buffer | null): void {
+    if (this.maxConnections > 0 && this.live.length >= this.maxConnections) {
+      refuseOverCapacity(handle, socket);
       return;
     }
     if (this.draining) {
-      socket.destroy();
+      closeHandle(handle);
+      socket?.destroy();
       return;
     }
-    this.live.add(new Connection(socket, this, Date.now()));
-    if (this.sweeper === null) {
+    const connection = new Connection(handle, socket, this, Date.now());
+    connection.slot = this.live.length;
+    this.live.push(connection);
+    connection.start(buffered);
+    if (this.sweeper === null && this.live.length > 0) {
       this.sweeper = setInterval(() => this.sweep(), this.sweepEveryMs);
       this.sweeper.unref();
     }
   }
 
+  /** Stops itself once no connection is left (not at each last close: one per request without keep-alive). */
   private sweep(): void {
+    const live = this.live;
+    if (live.length === 0) {
+      clearInterval(this.sweeper!);
+      this.sweeper = null;
+      return;
+    }
     const now = Date.now();
-    for (const connection of this.live) connection.checkTimeouts(now);
+    // Downwards: a connection that closes is replaced by the last one, already visited.
+    for (let k = live.length - 1; k >= 0; k--) live[k]?.checkTimeouts(now);
   }
 
   newParser(sink: ParserSink): RequestParser {
@@ -96,7 +118,7 @@ class FastEngine implements Engine, ConnectionHost {
     this.served++;
     const onAccess = this.onAccess;
     if (onAccess === undefined) return;
-    const now = Date.now();
+    const now = connection.now();
     onAccess({
       remote: connection.remoteAddress,
       time: res.startedAt,
@@ -112,19 +134,20 @@ class FastEngine implements Engine, ConnectionHost {
   }
 
   closed(connection: Connection): void {
-    this.live.delete(connection);
-    if (this.live.size > 0) return;
-    if (this.sweeper !== null) {
-      clearInterval(this.sweeper);
-      this.sweeper = null;
+    const live = this.live;
+    const last = live.pop()!;
+    if (last !== connection) {
+      live[connection.slot] = last;
+      last.slot = connection.slot;
     }
+    if (live.length > 0 || this.drainWaiters.length === 0) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
   }
 
   connections(): number {
-    return this.live.size;
+    return this.live.length;
   }
 
   requests(): number {
@@ -133,25 +156,20 @@ class FastEngine implements Engine, ConnectionHost {
 
   drain(): Promise<void> {
     this.draining = true;
-    if (this.live.size === 0) return Promise.resolve();
+    const live = this.live;
+    if (live.length === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-    for (const connection of this.live) connection.drain();
+    for (let k = live.length - 1; k >= 0; k--) live[k]?.drain();
     return done;
   }
 
   destroyAll(): void {
-    for (const connection of this.live) connection.destroy();
+    const live = this.live;
+    for (let k = live.length - 1; k >= 0; k--) live[k]?.destroy();
   }
 }
 
-/** Over the per-worker limit: a short 503, then close (reading what the client sends so it gets the answer). */
-function rejectOverCapacity(socket: net.Socket): void {
-  socket.on('error', () => {});
-  socket.on('data', () => {});
-  socket.end(OVER_CAPACITY);
-  setTimeout(() => socket.destroy(), 2000).unref();
-}
-
 export function createFastEngine(handler: Handler, options: EngineOptions): Engine {
+  requireStreamHandles();
   return new FastEngine(handler, options);
 }

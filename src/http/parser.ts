@@ -1,9 +1,11 @@
 // Incremental HTTP/1.1 request parser over Buffers: feed it whatever the socket read, in any split.
 //
-// Shape. Two phases per message. The head is scanned line by line (Buffer.indexOf for LF, so the
-// scan runs in native code); bytes of an unfinished head are kept as Buffer slices, never as
-// strings, and joined once when the blank line arrives (no copy at all when the head came in one
-// read, the usual case). The complete head is then parsed in one pass. The body is a byte-level
+// Shape. Two phases per message. The head is scanned line by line for LF (a plain loop: a call
+// to Buffer.indexOf costs more than scanning a whole request line in JS); bytes of an unfinished
+// head are copied out of the read (the caller reuses its buffer), never decoded to strings, and
+// joined once when the blank line arrives. A head that came in one read, the usual case, is not
+// copied at all: it points into the caller's buffer (see RequestHead.detach). The complete head
+// is then parsed in one pass; its fields are checked but not recorded. The body is a byte-level
 // state machine: Content-Length, or chunked with extensions and trailers. Feeding a message whole
 // or one byte at a time produces the same events.
 //
@@ -96,6 +98,8 @@ export class RequestParser {
   private state = S_HEAD;
   private stopAfterMessage = false;
   private keepAlive = true;
+  /** Bytes arrived after the parser stopped. */
+  private ignoredInput = false;
 
   // Head scan across reads.
   private headParts: Buffer[] | null = null;
@@ -133,19 +137,24 @@ export class RequestParser {
     this.state = S_STOPPED;
   }
 
+  /** True when bytes arrived after the parser stopped (and were ignored). */
+  hasIgnoredInput(): boolean {
+    return this.ignoredInput;
+  }
+
   /** Finish the message in progress (if any), then ignore the rest: used when the server drains. */
   finishCurrentMessage(): void {
     if (this.isIdle()) this.state = S_STOPPED;
     else this.stopAfterMessage = true;
   }
 
-  execute(buf: Buffer): void {
+  /** Parses buf[0, end): a read may fill only part of its buffer. */
+  execute(buf: Buffer, end: number = buf.length): void {
     let p = 0;
-    const end = buf.length;
     while (p < end) {
       switch (this.state) {
         case S_HEAD:
-          p = this.scanHead(buf, p);
+          p = this.scanHead(buf, p, end);
           break;
         case S_BODY_LENGTH:
         case S_CHUNK_DATA: {
@@ -160,6 +169,7 @@ export class RequestParser {
           break;
         }
         case S_STOPPED:
+          this.ignoredInput = true;
           return;
         default:
           p = this.chunkedByte(buf, p);
@@ -179,13 +189,13 @@ export class RequestParser {
   }
 
   /** Scans head lines from p; returns where it stopped (end of buf, or the first byte after the head). */
-  private scanHead(buf: Buffer, p: number): number {
-    const end = buf.length;
+  private scanHead(buf: Buffer, p: number, end: number): number {
     const limits = this.limits;
     let start = p; // first head byte in this buffer
     for (;;) {
-      const lf = buf.indexOf(LF, p);
-      if (lf === -1) {
+      let lf = p;
+      while (lf < end && buf[lf] !== LF) lf++;
+      if (lf === end) {
         const length = this.headLength + end - start;
         if (this.lineCount === 0) {
           if (length - this.lineStart > limits.maxRequestLine + 1) {
@@ -198,7 +208,7 @@ export class RequestParser {
         }
         if (end > start) {
           if (this.headParts === null) this.headParts = [];
-          this.headParts.push(buf.subarray(start, end));
+          this.headParts.push(Buffer.from(buf.subarray(start, end)));
           this.headLength = length;
           this.lastHeadByte = buf[end - 1];
         }
@@ -224,9 +234,11 @@ export class RequestParser {
         let head = buf;
         let headStart = start;
         let headStop = headEnd;
-        if (this.headParts !== null) {
-          this.headParts.push(buf.subarray(start, headEnd));
-          head = Buffer.concat(this.headParts, lfOffset + 1);
+        const parts = this.headParts;
+        const borrowed = parts === null;
+        if (!borrowed) {
+          parts.push(buf.subarray(start, headEnd));
+          head = Buffer.concat(parts, lfOffset + 1);
           headStart = 0;
           headStop = head.length;
         }
@@ -234,7 +246,7 @@ export class RequestParser {
         this.headLength = 0;
         this.lineStart = 0;
         this.lineCount = 0;
-        this.parseHead(head, headStart, headStop);
+        this.parseHead(head, headStart, headStop, borrowed);
         return headEnd;
       }
       if (this.lineCount === 0) {
@@ -259,23 +271,25 @@ export class RequestParser {
     }
   }
 
-  /** Parses a complete head buf[start, end) that ends with CRLF CRLF and emits it. */
-  private parseHead(buf: Buffer, start: number, end: number): void {
-    const lineLf = buf.indexOf(LF, start);
-    const lineCr = lineLf - 1;
-
+  /**
+   * Parses a complete head buf[start, end) that ends with CRLF CRLF and emits it. `borrowed`: buf
+   * is the caller's read buffer, not a copy of our own.
+   */
+  private parseHead(buf: Buffer, start: number, end: number, borrowed: boolean): void {
+    // Every LF in the head follows a CR (scanHead checked), and no byte class below holds CR or
+    // LF, so each loop stops at the end of its line at the latest.
     let i = start;
-    while (i < lineCr && TOKEN[buf[i]] === 1) i++;
+    while (TOKEN[buf[i]] === 1) i++;
     if (i === start || buf[i] !== SP) return this.fail(400, 'malformed method');
     const method = methodName(buf, start, i);
     i++;
     const targetStart = i;
-    while (i < lineCr && TARGET[buf[i]] === 1) i++;
+    while (TARGET[buf[i]] === 1) i++;
     if (i === targetStart || buf[i] !== SP) return this.fail(400, 'malformed request target');
     const targetEnd = i;
     i++;
     if (
-      lineCr - i !== 8 || buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 ||
+      buf[i + 8] !== CR || buf[i + 9] !== LF || buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 ||
       buf[i + 4] !== 0x2f || buf[i + 6] !== 0x2e
     ) {
       return this.fail(400, 'malformed HTTP version');
@@ -286,8 +300,7 @@ export class RequestParser {
     if (major !== 1 || minor > 1) return this.fail(505, 'HTTP version not supported');
     if (method === null) return this.fail(501, 'method not implemented');
 
-    const head = new RequestHead(method, buf.toString('latin1', targetStart, targetEnd), minor, buf);
-    const fields = head.fields;
+    const head = new RequestHead(method, requestTarget(buf, targetStart, targetEnd), minor, buf, i + 10, end - 2, borrowed);
     let hosts = 0;
     let contentLength = -1;
     let transferEncoding = false;
@@ -296,24 +309,23 @@ export class RequestParser {
     let connectionClose = false;
     let connectionKeepAlive = false;
 
-    let p = lineLf + 1;
+    let p = i + 10;
     const blockEnd = end - 2; // the final empty line
     while (p < blockEnd) {
-      const lf = buf.indexOf(LF, p);
-      const cr = lf - 1;
       const first = buf[p];
       if (first === SP || first === HTAB) return this.fail(400, 'obsolete line folding');
       let q = p;
-      while (q < cr && TOKEN[buf[q]] === 1) q++;
+      while (TOKEN[buf[q]] === 1) q++;
       if (q === p || buf[q] !== COLON) return this.fail(400, 'malformed header name');
       const nameEnd = q;
       q++;
-      while (q < cr && (buf[q] === SP || buf[q] === HTAB)) q++;
+      while (buf[q] === SP || buf[q] === HTAB) q++;
       const valueStart = q;
-      for (; q < cr; q++) if (FIELD_VALUE[buf[q]] === 0) return this.fail(400, 'invalid character in header value');
+      while (FIELD_VALUE[buf[q]] === 1) q++;
+      if (buf[q] !== CR || buf[q + 1] !== LF) return this.fail(400, 'invalid character in header value');
+      const cr = q;
       let valueEnd = cr;
       while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
-      fields.push(p, nameEnd, valueStart, valueEnd);
 
       switch (nameEnd - p) {
         case 4:
@@ -329,8 +341,8 @@ export class RequestParser {
           if (nameIs(buf, p, 'connection')) {
             let s = valueStart;
             while (s < valueEnd) {
-              let e = buf.indexOf(0x2c, s); // ','
-              if (e === -1 || e > valueEnd) e = valueEnd;
+              let e = s;
+              while (e < valueEnd && buf[e] !== 0x2c) e++; // ','
               let ts = s;
               let te = e;
               while (ts < te && (buf[ts] === SP || buf[ts] === HTAB)) ts++;
@@ -359,8 +371,8 @@ export class RequestParser {
             transferEncoding = true;
             let s = valueStart;
             while (s <= valueEnd) {
-              let e = buf.indexOf(0x2c, s);
-              if (e === -1 || e > valueEnd) e = valueEnd;
+              let e = s;
+              while (e < valueEnd && buf[e] !== 0x2c) e++;
               let ts = s;
               let te = e;
               while (ts < te && (buf[ts] === SP || buf[ts] === HTAB)) ts++;
@@ -373,7 +385,7 @@ export class RequestParser {
           }
           break;
       }
-      p = lf + 1;
+      p = cr + 2;
     }
 
     if (minor === 1 && hosts === 0) return this.fail(400, 'missing Host header');
@@ -499,6 +511,22 @@ export class RequestParser {
 function nameIs(buf: Buffer, p: number, lower: string): boolean {
   for (let k = 0; k < lower.length; k++) if ((buf[p + k] | 0x20) !== lower.charCodeAt(k)) return false;
   return true;
+}
+
+// The last request target decoded: a server asked for the same path again (a health check, a
+// benchmark, a hot page) reuses the string instead of decoding it.
+let lastTarget = '/';
+
+/** The request target as a string (latin1, as node decodes it). */
+function requestTarget(buf: Buffer, start: number, end: number): string {
+  const cached = lastTarget;
+  if (end - start === cached.length) {
+    let k = 0;
+    while (k < cached.length && buf[start + k] === cached.charCodeAt(k)) k++;
+    if (k === cached.length) return cached;
+  }
+  lastTarget = buf.toString('latin1', start, end);
+  return lastTarget;
 }
 
 /** The method as a string (constants for the common ones, no decoding); null when node:http does not know it. */

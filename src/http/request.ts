@@ -8,7 +8,8 @@ import { defineUnavailable, REQUEST_UNAVAILABLE } from './unavailable.ts';
 
 export class FastRequest implements Request {
   readonly head: RequestHead;
-  private chunks: Buffer[] = [];
+  /** Body chunks not read yet; null until the first arrives (most requests have none). */
+  private chunks: Buffer[] | null = null;
   private ended = false;
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
@@ -36,7 +37,8 @@ export class FastRequest implements Request {
 
   /** Called by the connection as body bytes arrive. */
   pushBody(chunk: Buffer): void {
-    this.chunks.push(chunk);
+    if (this.chunks === null) this.chunks = [chunk];
+    else this.chunks.push(chunk);
     this.notify();
   }
 
@@ -68,7 +70,7 @@ export class FastRequest implements Request {
     if (this.reading) throw new HerdError('the request body can only be read once', 'HERD_BODY_READ');
     this.reading = true;
     for (;;) {
-      if (this.chunks.length > 0) {
+      if (this.chunks !== null && this.chunks.length > 0) {
         const chunk = this.chunks.shift()!;
         yield chunk;
       } else if (this.ended) {

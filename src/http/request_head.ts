@@ -1,5 +1,7 @@
-// A parsed request head. Header fields stay as offsets into the head's bytes until someone reads
-// them: a handler that never looks at req.headers never pays for decoding them.
+// A parsed request head. Header fields stay as bytes until someone reads them: the parser checks
+// every field as it goes but records none, and a handler that never looks at req.headers never
+// pays for finding or decoding them (nor for an array of offsets per request).
+import { COLON, CR, HTAB, SP } from './chars.ts';
 import type { IncomingHeaders } from './types.ts';
 
 export const BODY_NONE = 0;
@@ -18,20 +20,39 @@ export class RequestHead {
   readonly url: string;
   /** 0 or 1 (HTTP/1.x). */
   readonly versionMinor: number;
-  /** nameStart, nameEnd, valueStart, valueEnd for each field, into `bytes`. */
-  readonly fields: number[] = [];
-  readonly bytes: Buffer;
+  /** The header block (the lines after the request line, the final empty line excluded) is bytes[fieldsStart, fieldsEnd). */
+  private bytes: Buffer;
+  private fieldsStart: number;
+  private fieldsEnd: number;
+  /** `bytes` is the connection's read buffer, which the next read overwrites. */
+  private borrowed: boolean;
   keepAlive = true;
   bodyKind = BODY_NONE;
   contentLength = 0;
   expectContinue = false;
   private decoded: IncomingHeaders | null = null;
 
-  constructor(method: string, url: string, versionMinor: number, bytes: Buffer) {
+  /** The parser has checked every line of bytes[fieldsStart, fieldsEnd) is `name:OWS value OWS CRLF`. */
+  constructor(method: string, url: string, versionMinor: number, bytes: Buffer, fieldsStart: number, fieldsEnd: number, borrowed: boolean) {
     this.method = method;
     this.url = url;
     this.versionMinor = versionMinor;
     this.bytes = bytes;
+    this.fieldsStart = fieldsStart;
+    this.fieldsEnd = fieldsEnd;
+    this.borrowed = borrowed;
+  }
+
+  /**
+   * Copies the header block out of a read buffer about to be reused. The connection calls it for
+   * the heads still in use when a read is done; a request answered within its read never pays it.
+   */
+  detach(): void {
+    if (!this.borrowed) return;
+    this.borrowed = false;
+    this.bytes = Buffer.from(this.bytes.subarray(this.fieldsStart, this.fieldsEnd));
+    this.fieldsEnd -= this.fieldsStart;
+    this.fieldsStart = 0;
   }
 
   get httpVersion(): string {
@@ -42,11 +63,13 @@ export class RequestHead {
   headers(): IncomingHeaders {
     if (this.decoded !== null) return this.decoded;
     const out: IncomingHeaders = {};
-    const f = this.fields;
     const bytes = this.bytes;
-    for (let k = 0; k < f.length; k += 4) {
-      const name = bytes.toString('latin1', f[k], f[k + 1]).toLowerCase();
-      const value = bytes.toString('latin1', f[k + 2], f[k + 3]);
+    for (let p = this.fieldsStart; p < this.fieldsEnd; ) {
+      const colon = bytes.indexOf(COLON, p);
+      const cr = bytes.indexOf(CR, colon);
+      const name = bytes.toString('latin1', p, colon).toLowerCase();
+      const value = bytes.toString('latin1', valueStart(bytes, colon + 1, cr), valueEnd(bytes, colon + 1, cr));
+      p = cr + 2;
       const previous = Object.hasOwn(out, name) ? out[name] : undefined;
       if (name === 'set-cookie') {
         if (previous === undefined) defineField(out, name, [value]);
@@ -67,14 +90,28 @@ export class RequestHead {
       const v = this.decoded[lowerName];
       return Array.isArray(v) ? v[0] : v;
     }
-    const f = this.fields;
     const bytes = this.bytes;
-    for (let k = 0; k < f.length; k += 4) {
-      if (f[k + 1] - f[k] !== lowerName.length) continue;
-      if (bytes.toString('latin1', f[k], f[k + 1]).toLowerCase() === lowerName) return bytes.toString('latin1', f[k + 2], f[k + 3]);
+    for (let p = this.fieldsStart; p < this.fieldsEnd; ) {
+      const colon = bytes.indexOf(COLON, p);
+      const cr = bytes.indexOf(CR, colon);
+      if (colon - p === lowerName.length && bytes.toString('latin1', p, colon).toLowerCase() === lowerName) {
+        return bytes.toString('latin1', valueStart(bytes, colon + 1, cr), valueEnd(bytes, colon + 1, cr));
+      }
+      p = cr + 2;
     }
     return undefined;
   }
+}
+
+function valueStart(bytes: Buffer, p: number, cr: number): number {
+  while (p < cr && (bytes[p] === SP || bytes[p] === HTAB)) p++;
+  return p;
+}
+
+function valueEnd(bytes: Buffer, start: number, cr: number): number {
+  let end = cr;
+  while (end > start && (bytes[end - 1] === SP || bytes[end - 1] === HTAB)) end--;
+  return end;
 }
 
 // A field named __proto__ must become a property, not the object's prototype.

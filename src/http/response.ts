@@ -7,6 +7,7 @@ import { HerdError } from '../errors.ts';
 import type { OutgoingHeaders, OutgoingHeaderValue, Response, ResponseEvent } from './types.ts';
 import { defineUnavailable, RESPONSE_UNAVAILABLE } from './unavailable.ts';
 import { dateHeaderLine } from './date_header.ts';
+import type { RequestHead } from './request_head.ts';
 
 /** What a response needs from its connection. */
 export interface ResponseChannel {
@@ -19,6 +20,8 @@ export interface ResponseChannel {
   /** 'Connection: keep-alive\r\n...' as this engine announces it. */
   readonly keepAliveLines: string;
   readonly encodedCache: EncodedResponseCache;
+  /** Date.now(), or the same time for everything done within one read. */
+  now(): number;
 }
 
 const STATUS_LINES: string[] = [];
@@ -29,6 +32,20 @@ const CHUNKED = 'Transfer-Encoding: chunked\r\n';
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const HEADER_NAME = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const INVALID_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+// The last header name and string value that passed validation, and the name in lower case:
+// handlers set the same headers on every response, and a string compare is cheaper than a regexp.
+let checkedName = '';
+let checkedLowerName = '';
+let checkedValue = '';
+
+/**
+ * A response's headers as [name, lower-case name, value, name, ...]: one flat array, allocated at
+ * the first header. Never changed once the head is rendered, so the cache may keep it as is.
+ */
+type HeaderTriples = (string | OutgoingHeaderValue)[];
+/** The headers of a response that has none yet; never written to (the first header replaces it). */
+const NO_HEADERS: HeaderTriples = [];
 
 const FRAMING_NONE = 0; // no body bytes on the wire (HEAD, 1xx, 204, 304)
 const FRAMING_LENGTH = 1; // Content-Length
@@ -42,8 +59,7 @@ const FRAMING_CLOSE = 3; // body ends when the connection closes (HTTP/1.0 strea
 export class EncodedResponseCache {
   status = 0;
   message = '';
-  names: string[] = [];
-  values: OutgoingHeaderValue[] = [];
+  headers: HeaderTriples = NO_HEADERS;
   body = '';
   bodyLength = 0;
   omitBody = false;
@@ -57,6 +73,8 @@ type Listener = () => void;
 export class FastResponse implements Response {
   statusCode = 200;
   statusMessage = '';
+  /** The request answered; null for an answer of the engine's own to bytes that were no request. */
+  readonly head: RequestHead | null;
   private readonly channel: ResponseChannel;
   private readonly omitBody: boolean;
   private readonly versionMinor: number;
@@ -67,9 +85,7 @@ export class FastResponse implements Response {
   /** Body bytes written, for the access log. */
   bodyBytes = 0;
 
-  private names: string[] = [];
-  private lowerNames: string[] = [];
-  private values: OutgoingHeaderValue[] = [];
+  private headers: HeaderTriples = NO_HEADERS;
   private headerLocked = false; // writeHead called or head rendered
   private rendered = false;
   private ended = false;
@@ -81,12 +97,13 @@ export class FastResponse implements Response {
   private continuePending: boolean;
   private listeners: Map<ResponseEvent, Listener[]> | null = null;
 
-  constructor(channel: ResponseChannel, isHead: boolean, versionMinor: number, keepAlive: boolean, expectContinue: boolean, startedAt: number) {
+  constructor(channel: ResponseChannel, head: RequestHead | null, keepAlive: boolean, startedAt: number) {
     this.channel = channel;
-    this.omitBody = isHead;
-    this.versionMinor = versionMinor;
+    this.head = head;
+    this.omitBody = head !== null && head.method === 'HEAD';
+    this.versionMinor = head === null ? 1 : head.versionMinor;
     this.closeAfter = !keepAlive;
-    this.continuePending = expectContinue;
+    this.continuePending = head !== null && head.expectContinue;
     this.startedAt = startedAt;
   }
 
@@ -110,9 +127,17 @@ export class FastResponse implements Response {
   }
 
   private storeHeader(name: string, value: OutgoingHeaderValue): void {
-    if (!HEADER_NAME.test(name)) throw new HerdError(`invalid header name '${name}'`, 'HERD_INVALID_HEADER');
+    if (name !== checkedName) {
+      if (!HEADER_NAME.test(name)) throw new HerdError(`invalid header name '${name}'`, 'HERD_INVALID_HEADER');
+      checkedName = name;
+      checkedLowerName = name.toLowerCase();
+    }
+    const lower = checkedLowerName;
     if (typeof value === 'string') {
-      if (INVALID_VALUE_CHAR.test(value)) throw new HerdError(`invalid character in the value of header '${name}'`, 'HERD_INVALID_HEADER');
+      if (value !== checkedValue) {
+        if (INVALID_VALUE_CHAR.test(value)) throw new HerdError(`invalid character in the value of header '${name}'`, 'HERD_INVALID_HEADER');
+        checkedValue = value;
+      }
     } else if (typeof value === 'number') {
       // numbers render as digits
     } else if (Array.isArray(value)) {
@@ -120,38 +145,43 @@ export class FastResponse implements Response {
     } else {
       throw new HerdError(`invalid value for header '${name}': ${String(value)}`, 'HERD_INVALID_HEADER');
     }
-    const lower = name.toLowerCase();
-    const k = this.lowerNames.indexOf(lower);
-    if (k === -1) {
-      this.names.push(name);
-      this.lowerNames.push(lower);
-      this.values.push(value);
+    const k = this.find(lower);
+    if (k !== -1) {
+      this.headers[k] = name;
+      this.headers[k + 2] = value;
+    } else if (this.headers === NO_HEADERS) {
+      this.headers = [name, lower, value];
     } else {
-      this.names[k] = name;
-      this.values[k] = value;
+      this.headers.push(name, lower, value);
     }
   }
 
+  /** Where the header's triple starts, or -1. */
+  private find(lower: string): number {
+    const h = this.headers;
+    for (let k = 0; k < h.length; k += 3) if (h[k + 1] === lower) return k;
+    return -1;
+  }
+
   getHeader(name: string): OutgoingHeaderValue | undefined {
-    const k = this.lowerNames.indexOf(name.toLowerCase());
-    return k === -1 ? undefined : this.values[k];
+    const k = this.find(name.toLowerCase());
+    return k === -1 ? undefined : this.headers[k + 2];
   }
 
   getHeaderNames(): string[] {
-    return this.lowerNames.slice();
+    const names: string[] = [];
+    for (let k = 0; k < this.headers.length; k += 3) names.push(this.headers[k + 1] as string);
+    return names;
   }
 
   hasHeader(name: string): boolean {
-    return this.lowerNames.indexOf(name.toLowerCase()) !== -1;
+    return this.find(name.toLowerCase()) !== -1;
   }
 
   removeHeader(name: string): void {
     if (this.headerLocked) throw new HerdError(`cannot remove header '${name}' after the headers are sent`, 'HERD_HEADERS_SENT');
-    const k = this.lowerNames.indexOf(name.toLowerCase());
-    if (k === -1) return;
-    this.names.splice(k, 1);
-    this.lowerNames.splice(k, 1);
-    this.values.splice(k, 1);
+    const k = this.find(name.toLowerCase());
+    if (k !== -1) this.headers.splice(k, 3);
   }
 
   writeHead(statusCode: number, statusMessage?: string | OutgoingHeaders, headers?: OutgoingHeaders): this {
@@ -259,17 +289,16 @@ export class FastResponse implements Response {
     let hasDate = false;
     let hasConnection = false;
     let transferEncoding: string | null = null;
-    const names = this.names;
-    const values = this.values;
-    const lowers = this.lowerNames;
-    for (let k = 0; k < names.length; k++) {
-      const value = values[k];
+    const h = this.headers;
+    for (let k = 0; k < h.length; k += 3) {
+      const name = h[k] as string;
+      const value = h[k + 2];
       if (typeof value === 'object') {
-        for (const v of value) s += names[k] + ': ' + v + '\r\n';
+        for (const v of value) s += name + ': ' + v + '\r\n';
       } else {
-        s += names[k] + ': ' + value + '\r\n';
+        s += name + ': ' + value + '\r\n';
       }
-      const lower = lowers[k];
+      const lower = h[k + 1] as string;
       if (lower.length < 4) continue;
       if (lower === 'date') hasDate = true;
       else if (lower === 'connection') {
@@ -278,7 +307,7 @@ export class FastResponse implements Response {
       } else if (lower === 'content-length') this.declaredLength = Number(value);
       else if (lower === 'transfer-encoding') transferEncoding = String(value);
     }
-    if (!hasDate) s += dateHeaderLine(Date.now());
+    if (!hasDate) s += dateHeaderLine(this.channel.now());
 
     const bodyless = this.omitBody || status < 200 || status === 204 || status === 304;
     if (bodyless) {
@@ -308,11 +337,12 @@ export class FastResponse implements Response {
   private fromCache(body: string): EncodedResponseCache | null {
     const c = this.channel.encodedCache;
     if (c.bytes === null || c.status !== this.statusCode || c.body !== body || c.omitBody !== this.omitBody) return null;
-    if (c.message !== this.statusMessage || c.names.length !== this.names.length) return null;
+    const h = this.headers;
+    if (c.message !== this.statusMessage || c.headers.length !== h.length) return null;
     if (c.connectionLines !== (this.closeAfter ? CONNECTION_CLOSE : this.channel.keepAliveLines)) return null;
-    if (c.dateLine !== dateHeaderLine(Date.now())) return null;
-    for (let k = 0; k < c.names.length; k++) {
-      if (c.names[k] !== this.names[k] || c.values[k] !== this.values[k]) return null;
+    if (c.dateLine !== dateHeaderLine(this.channel.now())) return null;
+    for (let k = 0; k < h.length; k += 3) {
+      if (c.headers[k] !== h[k] || c.headers[k + 2] !== h[k + 2]) return null;
     }
     this.framing = this.omitBody || this.statusCode < 200 || this.statusCode === 204 || this.statusCode === 304 ? FRAMING_NONE : FRAMING_LENGTH;
     return c;
@@ -320,21 +350,21 @@ export class FastResponse implements Response {
 
   private storeInCache(body: string, bodyLength: number, bytes: Buffer): void {
     // Only responses whose framing the engine chose; user-set framing or Date headers are not cached.
-    for (let k = 0; k < this.values.length; k++) {
-      if (typeof this.values[k] === 'object') return;
-      const lower = this.lowerNames[k];
+    const h = this.headers;
+    for (let k = 0; k < h.length; k += 3) {
+      if (typeof h[k + 2] === 'object') return;
+      const lower = h[k + 1];
       if (lower === 'date' || lower === 'connection' || lower === 'content-length' || lower === 'transfer-encoding') return;
     }
     const c = this.channel.encodedCache;
     c.status = this.statusCode;
     c.message = this.statusMessage;
-    c.names = this.names.slice();
-    c.values = this.values.slice();
+    c.headers = h;
     c.body = body;
     c.bodyLength = bodyLength;
     c.omitBody = this.omitBody;
     c.connectionLines = this.closeAfter ? CONNECTION_CLOSE : this.channel.keepAliveLines;
-    c.dateLine = dateHeaderLine(Date.now());
+    c.dateLine = dateHeaderLine(this.channel.now());
     c.bytes = bytes;
   }
 
@@ -369,9 +399,7 @@ export class FastResponse implements Response {
    */
   supersede(status: number, detail: string, close: boolean): void {
     if (this.ended && !this.superseded) return;
-    this.names = [];
-    this.lowerNames = [];
-    this.values = [];
+    this.headers = NO_HEADERS;
     this.pending = null;
     this.continuePending = false;
     this.rendered = false;

@@ -109,9 +109,9 @@ test('logd stopped (SIGSTOP): requests are still answered, drops are exact, writ
     return s.workers.reduce((sum: number, w: { logDropped: number }) => sum + w.logDropped, 0) as number;
   };
   assert.ok((await droppedNow()) > 0, 'a 4 KiB buffer cannot hold 600 records');
-  process.kill(logd, 'SIGCONT');
   // Writing resumes: what the buffers held reaches the file, then a new request is logged too.
   const written = lines(log).length;
+  process.kill(logd, 'SIGCONT');
   await waitFor('logd to write again', () => lines(log).length > written);
   await sleep(200);
   const afterResume = lines(log).length;
