@@ -94,6 +94,9 @@ export class FastResponse implements Response {
   private superseded = false;
   private first = false;
   private pending: Buffer[] | null = null;
+  /** Bytes in `pending`; past QUEUED_HIGH_WATER write() says wait, and 'drain' is owed. */
+  private pendingBytes = 0;
+  private owesDrain = false;
   private continuePending: boolean;
   private listeners: Map<ResponseEvent, Listener[]> | null = null;
 
@@ -370,9 +373,14 @@ export class FastResponse implements Response {
 
   private output(data: Buffer): boolean {
     if (this.first) return this.channel.send(data);
+    // Queued behind an earlier pipelined response: hold it, but tell a streaming handler to wait,
+    // or it would read a whole large file into memory before its turn comes.
     if (this.pending === null) this.pending = [data];
     else this.pending.push(data);
-    return true;
+    this.pendingBytes += data.length;
+    if (this.pendingBytes < QUEUED_HIGH_WATER) return true;
+    this.owesDrain = true;
+    return false;
   }
 
   /** This response is now first in the queue: send what it buffered. Returns whether it has ended. */
@@ -382,7 +390,13 @@ export class FastResponse implements Response {
     const pending = this.pending;
     if (pending !== null) {
       this.pending = null;
-      for (const data of pending) this.channel.send(data);
+      this.pendingBytes = 0;
+      let below = true;
+      for (const data of pending) below = this.channel.send(data);
+      // Below the connection's mark: 'drain' now (next tick, outside the caller's loop). Above it,
+      // the connection fires 'drain' on its first response, this one, once its output is written.
+      if (this.owesDrain && below) process.nextTick(fireDrain, this);
+      this.owesDrain = false;
     }
     return this.ended;
   }
@@ -401,6 +415,8 @@ export class FastResponse implements Response {
     if (this.ended && !this.superseded) return;
     this.headers = NO_HEADERS;
     this.pending = null;
+    this.pendingBytes = 0;
+    this.owesDrain = false;
     this.continuePending = false;
     this.rendered = false;
     this.headerLocked = false;
@@ -449,3 +465,10 @@ export class FastResponse implements Response {
 }
 
 defineUnavailable(FastResponse.prototype, 'res', RESPONSE_UNAVAILABLE);
+
+/** How much a response queued behind another may hold before its write() returns false. */
+const QUEUED_HIGH_WATER = 16 * 1024;
+
+function fireDrain(res: FastResponse): void {
+  res.fire('drain');
+}
