@@ -8,11 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ServerModel } from '../src/lab/models.ts';
-import { treeCpuMicros } from '../src/lab/process_cpu.ts';
-import { freePort } from '../src/lab/ports.ts';
-import { startServer } from '../src/lab/running_server.ts';
-import { countersDelta, shareOf } from '../src/lab/worker_share.ts';
-import { requireWrk, runWrk } from './support/wrk.ts';
+import { measureUnderWrk } from './support/measure_server.ts';
+import { requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -36,26 +33,13 @@ interface Row {
 }
 
 async function measure(model: ServerModel, close: boolean, workDir: string): Promise<Row> {
-  const port = await freePort(HOST);
-  const server = await startServer(model, { host: HOST, port, workDir });
-  try {
-    await runWrk(server.url, { seconds: 1, connections: CONNECTIONS, close }); // warm-up: JIT, connections
-    const countersBefore = await server.workerCounters();
-    const cpuBefore = treeCpuMicros(server.pid);
-    const wrk = await runWrk(server.url, { seconds: SECONDS, connections: CONNECTIONS, close });
-    const cpuAfter = treeCpuMicros(server.pid);
-    const countersAfter = await server.workerCounters();
-    let share = '-';
-    if (countersBefore && countersAfter) {
-      const perWorker = countersDelta(countersBefore.counters, countersAfter.counters);
-      const total = perWorker.reduce((a, b) => a + b, 0);
-      const s = shareOf(perWorker, countersAfter.source);
-      share = total > 0 && s ? `${perWorker.map((n) => `${Math.round((100 * n) / total)}%`).join('/')} (${countersAfter.source})` : '-';
-    }
-    return { server: model.id, rps: wrk.rps, cpuPerRequest: (cpuAfter - cpuBefore) / wrk.requests, errors: wrk.errors, share };
-  } finally {
-    await server.stop();
+  const m = await measureUnderWrk(model, { host: HOST, workDir, close, seconds: SECONDS, warmupSeconds: 1, connections: CONNECTIONS });
+  let share = '-';
+  if (m.perWorker) {
+    const total = m.perWorker.counts.reduce((a, b) => a + b, 0);
+    if (total > 0) share = `${m.perWorker.counts.map((n) => `${Math.round((100 * n) / total)}%`).join('/')} (${m.perWorker.source})`;
   }
+  return { server: model.id, rps: m.rps, cpuPerRequest: m.cpuPerRequest, errors: m.errors, share };
 }
 
 function print(title: string, rows: Row[]): void {

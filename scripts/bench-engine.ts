@@ -11,10 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ServerModel } from '../src/lab/models.ts';
 import { findNginx } from '../src/lab/nginx_config.ts';
-import { treeCpuMicros } from '../src/lab/process_cpu.ts';
-import { freePort } from '../src/lab/ports.ts';
-import { startServer } from '../src/lab/running_server.ts';
-import { requireWrk, runWrk } from './support/wrk.ts';
+import { measureUnderWrk } from './support/measure_server.ts';
+import { requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -35,17 +33,8 @@ interface Row {
 }
 
 async function measure(model: ServerModel, close: boolean, workDir: string): Promise<Row> {
-  const port = await freePort(HOST);
-  const server = await startServer(model, { host: HOST, port, workDir });
-  try {
-    await runWrk(server.url, { seconds: 2, connections: CONNECTIONS, close }); // warm-up: JIT, connections
-    const cpuBefore = treeCpuMicros(server.pid);
-    const wrk = await runWrk(server.url, { seconds: SECONDS, connections: CONNECTIONS, close });
-    const cpuAfter = treeCpuMicros(server.pid);
-    return { server: model.id, rps: wrk.rps, cpuPerRequest: (cpuAfter - cpuBefore) / wrk.requests, errors: wrk.errors };
-  } finally {
-    await server.stop();
-  }
+  const m = await measureUnderWrk(model, { host: HOST, workDir, close, seconds: SECONDS, warmupSeconds: 2, connections: CONNECTIONS });
+  return { server: model.id, rps: m.rps, cpuPerRequest: m.cpuPerRequest, errors: m.errors };
 }
 
 function median(values: number[]): number {
