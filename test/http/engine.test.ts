@@ -6,20 +6,12 @@ import net from 'node:net';
 import { createFastEngine } from '../../src/http/engine.ts';
 import type { Handler } from '../../src/http/types.ts';
 import type { AccessRecord } from '../../src/logd/access_record.ts';
-import { Client, exchange, listen, parseResponses, TEST_OPTIONS } from './wire.ts';
+import { Client, exchange, listen, parseResponses, quietErrors, TEST_OPTIONS } from './wire.ts';
 
 const hello: Handler = (_req, res) => {
   res.setHeader('Content-Type', 'text/plain');
   res.end('Hello, World!');
 };
-
-function quietErrors(t: { after(fn: () => void): void }): string[] {
-  const lines: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => void lines.push(args.join(' '));
-  t.after(() => (console.error = original));
-  return lines;
-}
 
 test('keep-alive: several requests on one connection, Date and Content-Length set', async (t) => {
   const port = await listen(t, createFastEngine(hello, TEST_OPTIONS));

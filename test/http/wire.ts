@@ -211,3 +211,12 @@ function tryParse(data: Buffer, methods: readonly string[]): { responses: WireRe
   }
   return null;
 }
+
+/** Collects what the engine logs with console.error during a test (handler failures), instead of printing it. */
+export function quietErrors(t: { after(fn: () => void): void }): string[] {
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void lines.push(args.join(' '));
+  t.after(() => (console.error = original));
+  return lines;
+}

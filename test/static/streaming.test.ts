@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTree, request, serveFast, serveNode, staticOptions } from './tree.ts';
+import { quietErrors } from '../http/wire.ts';
 
 interface Received {
   head: string;
@@ -40,14 +41,6 @@ function rawGet(port: number, target: string, onFirstBytes: (socket: net.Socket)
 
 function contentLength(head: string): number {
   return Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]);
-}
-
-function quietErrors(t: { after(fn: () => void): void }): string[] {
-  const lines: string[] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => void lines.push(args.join(' '));
-  t.after(() => (console.error = original));
-  return lines;
 }
 
 test('a slow reader gets every byte of a streamed file, on both engines', async (t) => {
