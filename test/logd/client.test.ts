@@ -45,12 +45,10 @@ function client(t: TestContext, socketPath: string, bufferBytes = 1 << 20, onDro
 }
 
 /**
- * First daemon: reads 5 lines, announces them as file bytes [1000, 1000 + all), dies unacknowledged.
- * Second daemon: says the first one's writes ended at `horizon(lineBytes)` on inode `ino`. Returns the
- * lines the client sends to the second daemon.
+ * First daemon: reads records 0..4, announces them as file bytes [1000, 1000 + total), and dies
+ * before it acknowledges them. Returns the client that wrote them and each line's file bytes.
  */
-async function resendAfterDeath(t: TestContext, ino: number, horizon: (fileBytes: number[]) => number): Promise<string[]> {
-  const socketPath = path.join(tempDir(t), 'logd.sock');
+async function firstDaemonDiesUnacknowledged(t: TestContext, socketPath: string): Promise<{ c: LogClient; fileBytes: number[]; total: number }> {
   const fileBytes = [0, 1, 2, 3, 4].map((i) => formatCombined(record(i)).length + 1);
   const total = fileBytes.reduce((a, b) => a + b, 0);
   const first = await scriptedDaemon(t, socketPath, 'E0\n', (lines, socket) => {
@@ -63,6 +61,16 @@ async function resendAfterDeath(t: TestContext, ino: number, horizon: (fileBytes
   const c = client(t, socketPath);
   for (let i = 0; i < 5; i++) c.access(record(i));
   await new Promise((resolve) => first.once('close', resolve));
+  return { c, fileBytes, total };
+}
+
+/**
+ * After firstDaemonDiesUnacknowledged, a second daemon says the first one's writes ended at
+ * `horizon(fileBytes)` on inode `ino`. Returns the lines the client sends to the second daemon.
+ */
+async function resendAfterDeath(t: TestContext, ino: number, horizon: (fileBytes: number[]) => number): Promise<string[]> {
+  const socketPath = path.join(tempDir(t), 'logd.sock');
+  const { fileBytes } = await firstDaemonDiesUnacknowledged(t, socketPath);
   return new Promise((resolve) => {
     void scriptedDaemon(t, socketPath, `H0 ${ino} ${1000 + horizon(fileBytes)}\nE1\n`, (lines) => {
       // the client sent everything it holds once it has sent record 4
@@ -79,19 +87,8 @@ test('after a daemon died mid-write, exactly the records beyond its horizon are 
 
 test('a batch written whole but never acknowledged is not resent', async (t) => {
   const socketPath = path.join(tempDir(t), 'logd.sock');
-  // same script, but the horizon covers everything: the client must then send only new records
-  const fileBytes = [0, 1, 2, 3, 4].map((i) => formatCombined(record(i)).length + 1);
-  const total = fileBytes.reduce((a, b) => a + b, 0);
-  const first = await scriptedDaemon(t, socketPath, 'E0\n', (lines, socket) => {
-    if (lines.length < 5) return;
-    socket.end(`P${total + 5} 42 1000 ${1000 + total}\n`, () => {
-      socket.destroy();
-      first.close();
-    });
-  });
-  const c = client(t, socketPath);
-  for (let i = 0; i < 5; i++) c.access(record(i));
-  await new Promise((resolve) => first.once('close', resolve));
+  // the second daemon's horizon covers everything: the client must then send only new records
+  const { c, total } = await firstDaemonDiesUnacknowledged(t, socketPath);
   const lines = await new Promise<string[]>((resolve) => {
     void scriptedDaemon(t, socketPath, `H0 42 ${1000 + total}\nE1\n`, (l) => {
       if (l.some((x) => x.includes('/r/5 '))) resolve(l);
