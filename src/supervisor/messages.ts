@@ -17,8 +17,7 @@ export type SupervisorMessage =
   | { t: 'connection' }
   /** Stop accepting, finish in-flight requests, exit. */
   | { t: 'drain' }
-  | { t: 'stats-request'; seq: number }
-  | { t: 'reopen-logs' };
+  | { t: 'stats-request'; seq: number };
 
 export interface WorkerStats {
   pid: number;

@@ -147,8 +147,8 @@ export class Supervisor {
         else this.#log(`reload ignored: ${this.#state === 'reloading' ? 'a reload is already running' : 'stopping'}`);
         return;
       case 'reopen-logs':
+        // logd owns every log file; workers only hold a socket to it, so they have nothing to reopen.
         this.#logd?.reopen();
-        for (const worker of this.#live()) worker.send({ t: 'reopen-logs' });
         return;
     }
   }

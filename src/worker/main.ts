@@ -44,8 +44,6 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
     case 'stats-request':
       send({ t: 'stats', seq: message.seq, stats: stats() });
       break;
-    case 'reopen-logs':
-      break; // the log daemon reopens files itself; nothing to do in the worker
   }
 });
 
