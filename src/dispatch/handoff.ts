@@ -2,8 +2,11 @@
 // round-robin or least-connections. No herd; one IPC hop per connection, and the supervisor
 // becomes the bottleneck at high connection rates (the seed's experiment 6, node cluster's SCHED_RR).
 //
-// The supervisor never reads a byte: it accepts on a bare handle (no net.Socket per connection),
-// sends the descriptor, and closes its copy once the message is written.
+// The supervisor never reads a byte: it accepts on a bare handle (no net.Socket per connection)
+// and sends the descriptor. It keeps its own copy until the worker replies that it took the
+// connection, as node's cluster does: a descriptor written into the pipe of a worker that dies
+// before reading it would otherwise be closed by the kernel, and its client reset. Whatever a dead
+// worker never answered for, or a draining one declined, goes to another worker.
 import type { ServeConfig } from '../config.ts';
 import type { WorkerProcess } from '../supervisor/worker_process.ts';
 import type { Dispatch } from './dispatch.ts';
@@ -11,8 +14,11 @@ import { bindRawHandle, boundPort, listenRaw, type RawConnectionHandle } from '.
 
 export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
   const workers: WorkerProcess[] = [];
-  // Connections that arrive while no worker is ready (the only one is respawning) wait here.
+  // Per worker, the connections sent and not yet answered for, oldest first (replies come in order).
+  const unanswered = new Map<WorkerProcess, RawConnectionHandle[]>();
+  // Connections that arrive while no worker can take them (the only one is respawning) wait here.
   const waiting: RawConnectionHandle[] = [];
+  let closed = false;
   let next = 0;
 
   const pick = (): WorkerProcess => {
@@ -26,21 +32,41 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
   };
 
   const handOff = (connection: RawConnectionHandle): void => {
-    if (workers.length === 0) {
-      waiting.push(connection);
-      return;
+    // A worker whose channel is gone (killed, its exit not yet seen) leaves the rotation here.
+    while (workers.length > 0) {
+      const worker = pick();
+      if (worker.send({ t: 'connection' }, connection)) {
+        worker.handedOff++;
+        unanswered.get(worker)!.push(connection);
+        return;
+      }
+      workers.splice(workers.indexOf(worker), 1);
     }
-    const worker = pick();
-    worker.handedOff++;
-    const sent = worker.send({ t: 'connection' }, connection, (err) => {
-      // Written (the descriptor is in flight, owned by the kernel) or failed: our copy goes.
-      if (err) worker.closedReported++;
-      connection.close();
+    waiting.push(connection);
+  };
+
+  const track = (worker: WorkerProcess): void => {
+    if (unanswered.has(worker)) return;
+    const sent: RawConnectionHandle[] = [];
+    unanswered.set(worker, sent);
+    worker.onHandoffReply = (taken) => {
+      const connection = sent.shift();
+      if (!connection) return;
+      if (taken) connection.close();
+      else {
+        worker.closedReported++;
+        handOff(connection);
+      }
+    };
+    void worker.exited.then(() => {
+      unanswered.delete(worker);
+      const i = workers.indexOf(worker);
+      if (i >= 0) workers.splice(i, 1);
+      for (const connection of sent.splice(0)) {
+        if (closed) connection.close();
+        else handOff(connection);
+      }
     });
-    if (!sent) {
-      worker.closedReported++;
-      connection.close();
-    }
   };
 
   const handle = await bindRawHandle(config.host, config.port);
@@ -57,6 +83,7 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
     port,
     handleForWorker: () => undefined,
     add(worker) {
+      track(worker);
       if (!workers.includes(worker)) workers.push(worker);
       while (waiting.length > 0 && workers.length > 0) handOff(waiting.shift()!);
     },
@@ -65,8 +92,10 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
       if (i >= 0) workers.splice(i, 1);
     },
     close() {
+      closed = true;
       handle.close();
       for (const connection of waiting.splice(0)) connection.close();
+      for (const sent of unanswered.values()) for (const connection of sent.splice(0)) connection.close();
     },
   };
 }

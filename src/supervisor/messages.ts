@@ -36,6 +36,11 @@ export type WorkerMessage =
   /** The worker cannot start (bad app, port in use...): a one-line message for the user. */
   | { t: 'fatal'; message: string; code: string }
   | { t: 'stats'; seq: number; stats: WorkerStats }
+  /**
+   * handoff: the reply to each `connection`, in the order they arrived. `taken`: the worker owns it
+   * now, the supervisor closes its copy. `declined` (draining): the supervisor gives it to another.
+   */
+  | { t: 'handoff-reply'; taken: boolean }
   /** handoff: connections handed to this worker that have since closed (batched). */
   | { t: 'closed'; count: number }
   /** A line for the supervisor's error log (access records dropped, say). */

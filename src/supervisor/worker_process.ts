@@ -32,6 +32,8 @@ export class WorkerProcess {
   readonly ready: Promise<void>;
   /** Where the worker's notices go (the supervisor's error log). */
   onNotice: ((line: string) => void) | undefined;
+  /** handoff: the worker's reply to the oldest connection it has not answered for yet. */
+  onHandoffReply: ((taken: boolean) => void) | undefined;
   readonly exited: Promise<WorkerExit>;
 
   #statsWaiters = new Map<number, (stats: WorkerStats) => void>();
@@ -67,6 +69,9 @@ export class WorkerProcess {
           case 'stats':
             this.#statsWaiters.get(message.seq)?.(message.stats);
             this.#statsWaiters.delete(message.seq);
+            break;
+          case 'handoff-reply':
+            this.onHandoffReply?.(message.taken);
             break;
           case 'closed':
             this.closedReported += message.count;

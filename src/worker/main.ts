@@ -111,17 +111,24 @@ async function createEngine(config: ServeConfig, handler: Listener): Promise<Eng
     : createNodeEngine(handler as Parameters<typeof createNodeEngine>[0], options);
 }
 
-/** handoff: the descriptor arrives as a bare handle; a socket around it starts reading at once. */
+/**
+ * handoff: the descriptor arrives as a bare handle. The reply goes out before the socket reads a
+ * byte, so a connection the supervisor gives to another worker (declined, or this one died before
+ * replying) was never read here. Declined: closing our copy leaves the connection open, the
+ * supervisor holds another.
+ */
 function acceptHandedOff(handle: unknown): void {
+  // Replies are matched to connections by order, so every message gets one, even without a handle.
+  const taken = Boolean(handle) && engine !== undefined && !draining;
+  send({ t: 'handoff-reply', taken });
   if (!handle) return;
-  const socket = handle instanceof net.Socket ? handle : new net.Socket({ handle: handle as never, readable: true, writable: true });
-  if (!engine || draining) {
+  const socket = handle instanceof net.Socket ? handle : new net.Socket({ handle: handle as never, readable: taken, writable: taken });
+  if (!taken) {
     socket.destroy();
-    reportClosed();
     return;
   }
   socket.once('close', reportClosed);
-  engine.server.emit('connection', socket);
+  engine!.server.emit('connection', socket);
 }
 
 /** Least-connections needs the supervisor to know how many handed-off connections are still open. */

@@ -28,6 +28,7 @@ for (const dispatch of ['reuseport', 'handoff'] as const) {
     assert.notEqual(slot.pid, victim.pid);
     assert.ok(killedAt > 0, 'load was running when the worker was killed');
     assert.ok(result.ok > okAtRespawn, 'requests keep succeeding after the respawn');
+    t.diagnostic(`${dispatch} kill -9: ${result.ok} ok, ${result.failed} failed${result.failed ? ` (${[...new Set(result.errors)].join('; ')})` : ''}`);
     // Only what the killed worker held at that instant can fail: at most one request per client.
     assert.ok(result.failed <= 4, `${result.failed} failed: ${result.errors.join('; ')}`);
     assert.match(herd.output(), new RegExp(`worker ${victim.id} \\(pid ${victim.pid}\\) exited with signal SIGKILL; respawning`));
