@@ -127,8 +127,8 @@ class FastEngine implements Engine, ConnectionHost {
       httpVersion: head?.httpVersion ?? '1.1',
       status: res.statusCode,
       bytes: res.bodyBytes,
-      referer: head?.header('referer'),
-      userAgent: head?.header('user-agent'),
+      referer: head?.referer(),
+      userAgent: head?.userAgent(),
       durationMs: now - res.startedAt,
     });
   }

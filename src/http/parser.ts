@@ -337,8 +337,17 @@ export class RequestParser {
             else return this.fail(417, 'unsupported expectation');
           }
           break;
+        case 7:
+          if (head.refererStart === -1 && nameIs(buf, p, 'referer')) {
+            head.refererStart = valueStart;
+            head.refererEnd = valueEnd;
+          }
+          break;
         case 10:
-          if (nameIs(buf, p, 'connection')) {
+          if (head.userAgentStart === -1 && nameIs(buf, p, 'user-agent')) {
+            head.userAgentStart = valueStart;
+            head.userAgentEnd = valueEnd;
+          } else if (nameIs(buf, p, 'connection')) {
             let s = valueStart;
             while (s < valueEnd) {
               let e = s;

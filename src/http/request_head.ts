@@ -31,6 +31,11 @@ export class RequestHead {
   contentLength = 0;
   expectContinue = false;
   private decoded: IncomingHeaders | null = null;
+  /** Where the values of Referer and User-Agent are in `bytes`; -1 when absent. Set by the parser. */
+  refererStart = -1;
+  refererEnd = 0;
+  userAgentStart = -1;
+  userAgentEnd = 0;
 
   /** The parser has checked every line of bytes[fieldsStart, fieldsEnd) is `name:OWS value OWS CRLF`. */
   constructor(method: string, url: string, versionMinor: number, bytes: Buffer, fieldsStart: number, fieldsEnd: number, borrowed: boolean) {
@@ -50,9 +55,18 @@ export class RequestHead {
   detach(): void {
     if (!this.borrowed) return;
     this.borrowed = false;
-    this.bytes = Buffer.from(this.bytes.subarray(this.fieldsStart, this.fieldsEnd));
-    this.fieldsEnd -= this.fieldsStart;
+    const shift = this.fieldsStart;
+    this.bytes = Buffer.from(this.bytes.subarray(shift, this.fieldsEnd));
+    this.fieldsEnd -= shift;
     this.fieldsStart = 0;
+    if (this.refererStart !== -1) {
+      this.refererStart -= shift;
+      this.refererEnd -= shift;
+    }
+    if (this.userAgentStart !== -1) {
+      this.userAgentStart -= shift;
+      this.userAgentEnd -= shift;
+    }
   }
 
   get httpVersion(): string {
@@ -84,22 +98,13 @@ export class RequestHead {
     return out;
   }
 
-  /** One field's value (first occurrence) without decoding the others; for the access log. */
-  header(lowerName: string): string | undefined {
-    if (this.decoded !== null) {
-      const v = this.decoded[lowerName];
-      return Array.isArray(v) ? v[0] : v;
-    }
-    const bytes = this.bytes;
-    for (let p = this.fieldsStart; p < this.fieldsEnd; ) {
-      const colon = bytes.indexOf(COLON, p);
-      const cr = bytes.indexOf(CR, colon);
-      if (colon - p === lowerName.length && bytes.toString('latin1', p, colon).toLowerCase() === lowerName) {
-        return bytes.toString('latin1', valueStart(bytes, colon + 1, cr), valueEnd(bytes, colon + 1, cr));
-      }
-      p = cr + 2;
-    }
-    return undefined;
+  /** The access log's two fields (first occurrence, as node:http keeps), found by the parser on its way. */
+  referer(): string | undefined {
+    return this.refererStart === -1 ? undefined : this.bytes.toString('latin1', this.refererStart, this.refererEnd);
+  }
+
+  userAgent(): string | undefined {
+    return this.userAgentStart === -1 ? undefined : this.bytes.toString('latin1', this.userAgentStart, this.userAgentEnd);
   }
 }
 

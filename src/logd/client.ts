@@ -1,26 +1,29 @@
 // The worker's side of logd. access() formats a record into a bounded buffer and returns: no I/O,
-// no waiting, no exceptions. What was appended goes to logd's socket in one write once 32 KiB have
+// no waiting, no exceptions. What was appended goes to logd's socket in one write once 64 KiB have
 // gathered or 20 ms have passed, like nginx's `access_log ... buffer= flush=`: a write per request
-// (and the write, receipts and wake-ups it costs logd) would cost more CPU than serving it. While a
-// write is still in the kernel's hands (logd is slow or stopped), the records pile up in the
-// buffer, and past its bound they are dropped and counted.
+// (and the write, receipts and wake-ups it costs logd) would cost more CPU than serving it. One
+// write at a time: the next goes out when logd has acknowledged the last, so the records pile up in
+// the buffer while logd is slow or stopped, batches grow when logd is busy, and past the buffer's
+// bound records are dropped and counted.
 //
 // Delivery guarantee. A record leaves the buffer only when logd acknowledges that its bytes are in
 // the file (receipts.ts). When logd dies, the client reconnects to the respawned daemon at the same
 // path and resends what was not acknowledged, minus what the dead daemon is known to have written:
 // logd announces (P) the file range of every batch before writing it, and each new daemon tells
 // (H) the size of the access log it found, after cutting a line its predecessor left half written.
+// An announcement is never lost with the dead daemon's socket: Node drops unread input when a
+// write fails, so the client never has a write pending while logd holds its bytes. Each write is
+// whole lines, at most 64 KiB, which the kernel takes at once, and the next waits for the
+// acknowledgement of the last.
 // So: a record that was buffered is written exactly once, across any number of logd deaths, unless
 //   - the client's bound was passed (dropped, counted in dropped()),
 //   - the client itself dies or close() is called before logd acknowledged it,
 //   - or its fate is unknown, and then it is resent (so it may appear twice): the log is not a
 //     regular file (stdout); the file was renamed away between the death of a daemon and the start
-//     of the next; the client wrote to the dead daemon's socket before reading the last
-//     announcement it had sent (the write fails and Node drops the unread announcement with the
-//     socket); or the connection broke while logd lived on (logd writes what it had read).
+//     of the next; or the connection broke while logd lived on (logd writes what it had read).
 import net from 'node:net';
 import type { AccessRecord } from './access_record.ts';
-import { formatterFor, type AccessLineFormatter } from './formats.ts';
+import { formatFor, type AccessLineFormat } from './formats.ts';
 import { ReceiptParser, wireBytesForFileBytes, type Receipt } from './receipts.ts';
 
 export interface LogClientOptions {
@@ -49,7 +52,12 @@ export function createLogClient(opts: LogClientOptions): LogClient {
 
 const INITIAL_BUFFER_BYTES = 64 * 1024;
 /** Unsent bytes that make a write now rather than at the next tick of the send timer. */
-const SEND_BATCH_BYTES = 32 * 1024;
+const SEND_BATCH_BYTES = 64 * 1024;
+/**
+ * The most one write carries: well inside a unix socket's default send buffer (208 KiB), so that it
+ * is never left half written, and above the longest line a format writes (formats.ts).
+ */
+const MAX_WRITE_BYTES = 64 * 1024;
 const SEND_DELAY_MS = 20;
 const RECONNECT_FIRST_MS = 50;
 const RECONNECT_MAX_MS = 1000;
@@ -69,12 +77,14 @@ interface Announcement {
 
 class SocketLogClient implements LogClient {
   private readonly socketPath: string;
-  private readonly format: AccessLineFormatter;
+  private readonly format: AccessLineFormat;
   private readonly bound: number;
   private readonly onDropNotice: ((dropped: number) => void) | undefined;
 
   // Unacknowledged records are buf[head, tail); buf[head, sent) has been written to the socket.
   private buf: Buffer;
+  /** Where a line is formatted only to learn its length, when the buffer is near its bound. */
+  private scratch = Buffer.alloc(0);
   private head = 0;
   private sent = 0;
   private tail = 0;
@@ -104,7 +114,7 @@ class SocketLogClient implements LogClient {
   constructor(opts: LogClientOptions) {
     if (!(opts.bufferBytes > 0)) throw new RangeError('bufferBytes must be a positive number of bytes');
     this.socketPath = opts.socketPath;
-    this.format = formatterFor(opts.format);
+    this.format = formatFor(opts.format);
     this.bound = Math.floor(opts.bufferBytes);
     this.onDropNotice = opts.onDropNotice;
     this.buf = Buffer.allocUnsafeSlow(Math.min(this.bound, INITIAL_BUFFER_BYTES));
@@ -113,30 +123,28 @@ class SocketLogClient implements LogClient {
 
   access(record: AccessRecord): void {
     if (this.closed) return;
-    let line: string;
+    const format = this.format;
     try {
-      line = this.format(record);
+      // L, the line, the newline. Past the bound only the exact length can tell whether it fits.
+      const room = format.maxBytes(record) + 2;
+      if (this.tail - this.head + room > this.bound && this.tail - this.head + this.exactLength(record) > this.bound) return this.drop();
+      if (this.tail + room > this.buf.length) this.makeRoom(room);
+      const buf = this.buf;
+      buf[this.tail] = L;
+      const end = format.write(record, buf, this.tail + 1);
+      buf[end] = NEWLINE;
+      this.tail = end + 1;
     } catch {
       return this.drop(); // a malformed record must not take the worker down
     }
-    // Formats emit ASCII only: the byte length is the string length.
-    const length = line.length + 2;
-    if (this.tail - this.head + length > this.bound) return this.drop();
-    if (this.tail + length > this.buf.length) this.makeRoom(length);
-    const buf = this.buf;
-    buf[this.tail] = L;
-    buf.write(line, this.tail + 1, 'latin1');
-    buf[this.tail + length - 1] = NEWLINE;
-    this.tail += length;
-    if (this.tail - this.sent >= SEND_BATCH_BYTES) {
-      if (!this.sendSoon) {
-        this.sendSoon = true;
-        setImmediate(this.sendLater);
-      }
-    } else if (this.sendTimer === undefined) {
-      this.sendTimer = setTimeout(this.sendLater, SEND_DELAY_MS);
-      this.sendTimer.unref();
-    }
+    this.scheduleSend();
+  }
+
+  /** The record's protocol line length, formatted aside (only near the bound). */
+  private exactLength(record: AccessRecord): number {
+    const room = this.format.maxBytes(record);
+    if (this.scratch.length < room) this.scratch = Buffer.allocUnsafeSlow(room);
+    return this.format.write(record, this.scratch, 0) + 2;
   }
 
   dropped(): number {
@@ -190,12 +198,26 @@ class SocketLogClient implements LogClient {
   private makeRoom(length: number): void {
     const kept = this.tail - this.head;
     // A socket write in flight may still read the old bytes, so they are only moved in place when none is.
-    const target = !this.writing && kept + length <= this.buf.length ? this.buf : Buffer.allocUnsafeSlow(Math.min(this.bound, Math.max(this.buf.length * 2, kept + length)));
+    // `length` is an upper bound of the next line, so the buffer may pass the bound by that much.
+    const target = !this.writing && kept + length <= this.buf.length ? this.buf : Buffer.allocUnsafeSlow(Math.max(kept + length, Math.min(this.bound, this.buf.length * 2)));
     this.buf.copy(target, 0, this.head, this.tail);
     this.buf = target;
     this.sent -= this.head;
     this.tail = kept;
     this.head = 0;
+  }
+
+  /** A write now when a batch has gathered, else at the latest SEND_DELAY_MS from now. */
+  private scheduleSend(): void {
+    if (this.tail - this.sent >= SEND_BATCH_BYTES) {
+      if (!this.sendSoon) {
+        this.sendSoon = true;
+        setImmediate(this.sendLater);
+      }
+    } else if (this.sendTimer === undefined && this.tail > this.sent) {
+      this.sendTimer = setTimeout(this.sendLater, SEND_DELAY_MS);
+      this.sendTimer.unref();
+    }
   }
 
   private readonly sendLater = (): void => {
@@ -207,9 +229,12 @@ class SocketLogClient implements LogClient {
 
   private send(): void {
     const socket = this.socket;
-    if (!this.ready || this.writing || this.sent === this.tail || socket === undefined) return;
-    const chunk = this.buf.subarray(this.sent, this.tail);
-    this.sent = this.tail;
+    // sent !== head: logd has not acknowledged the last write; its acknowledgement calls again.
+    if (!this.ready || this.writing || this.sent !== this.head || this.sent === this.tail || socket === undefined) return;
+    let end = this.tail;
+    if (end - this.sent > MAX_WRITE_BYTES) end = this.buf.lastIndexOf(NEWLINE, this.sent + MAX_WRITE_BYTES - 1) + 1 || this.tail;
+    const chunk = this.buf.subarray(this.sent, end);
+    this.sent = end;
     this.writing = true;
     socket.write(chunk, () => {
       if (socket !== this.socket) return;
@@ -269,7 +294,12 @@ class SocketLogClient implements LogClient {
     if (count <= 0) return;
     this.head += count;
     this.headOffset = streamEnd;
-    if (this.head !== this.tail) return;
+    if (this.head !== this.tail) {
+      if (this.head !== this.sent) return; // part of the last write is still being written
+      if (this.flushWaiters.length > 0) this.send();
+      else this.scheduleSend();
+      return;
+    }
     // All acknowledged, so the kernel has consumed every byte written: start over at the front.
     this.head = this.sent = this.tail = 0;
     for (const done of [...this.flushWaiters]) done();

@@ -102,6 +102,34 @@ test('when the file the batch went to is not the one the next daemon found, ever
   assert.deepEqual(lines, [0, 1, 2, 3, 4].map((i) => `L${formatCombined(record(i))}`));
 });
 
+test('the announcement of a daemon that dies while more records wait is read, not lost: nothing is written twice', async (t) => {
+  const socketPath = path.join(tempDir(t), 'logd.sock');
+  const fileBytes = [0, 1, 2, 3, 4].map((i) => formatCombined(record(i)).length + 1);
+  const total = fileBytes.reduce((a, b) => a + b, 0);
+  let holding: (socket: net.Socket) => void = () => {};
+  const held = new Promise<net.Socket>((resolve) => (holding = resolve));
+  const server = await scriptedDaemon(t, socketPath, 'E0\n', (lines, socket) => {
+    if (lines.length === 5) holding(socket);
+  });
+  const c = client(t, socketPath);
+  for (let i = 0; i < 5; i++) c.access(record(i));
+  const socket = await held;
+  // Record 5 is due to be sent in 20 ms. The daemon announces records 0..4 as written, and dies;
+  // then this process is busy past the send timer, so the timer runs before the announcement is read.
+  c.access(record(5));
+  socket.write(`P${total + 5} 42 1000 ${1000 + total}\n`);
+  socket.destroy();
+  server.close();
+  const busyUntil = Date.now() + 60;
+  while (Date.now() < busyUntil);
+  const lines = await new Promise<string[]>((resolve) => {
+    void scriptedDaemon(t, socketPath, `H0 42 ${1000 + total}\nE1\n`, (l) => {
+      if (l.some((x) => x.includes('/r/5 '))) resolve(l);
+    });
+  });
+  assert.deepEqual(lines, [`L${formatCombined(record(5))}`]);
+});
+
 test('nobody reading: access() returns, drops past the bound are counted exactly, one notice', async (t) => {
   const socketPath = path.join(tempDir(t), 'logd.sock');
   // a daemon that never greets: the client holds every record in its buffer

@@ -59,9 +59,19 @@ test('json is one object per line, ASCII only, and parses back to the record', (
   assert.equal(JSON.parse(formatJson(record)).referer, null);
 });
 
-test('huge fields are cut so that a line always fits in one protocol line', () => {
-  const huge = 'é'.repeat(100_000);
-  for (const line of [formatCombined({ ...record, url: huge, userAgent: huge, referer: huge, method: huge, remote: huge }), formatJson({ ...record, url: huge, userAgent: huge, referer: huge })]) {
-    assert.ok(line.length + 2 <= 65535, `line of ${line.length} bytes`);
+test('huge fields are cut so that a line always fits in one protocol line, whatever their characters', () => {
+  for (const unit of ['é', 'a', '"', '\x01', 'あ', '\u{1F600}', '\ud800']) {
+    const huge = unit.repeat(100_000);
+    const all = { ...record, url: huge, userAgent: huge, referer: huge, method: huge, remote: huge, httpVersion: huge };
+    for (const line of [formatCombined(all), formatJson(all)]) {
+      assert.ok(line.length + 2 <= 65535, `line of ${line.length} bytes`);
+      assert.match(line, /^[\x20-\x7e]*$/);
+    }
   }
+});
+
+test('combined: a field is cut between escapes, never inside one; a lone surrogate is U+FFFD', () => {
+  const line = formatCombined({ ...record, userAgent: 'あ'.repeat(10_000) });
+  assert.match(line, /"(\\xE3\\x81\\x82)+"$/);
+  assert.match(formatCombined({ ...record, userAgent: 'a\ud800b' }), /"a\\xEF\\xBF\\xBDb"$/);
 });
