@@ -1,10 +1,11 @@
 // logd: the process that owns the log files. Any number of clients (workers, tests, anything that
 // speaks squid's logfile-daemon protocol) connect to its unix socket; each stream is parsed on its
 // own, so a client that sends half a line and stalls holds up nobody. Lines read from all streams
-// are gathered per stream and written with one writev per file at a time: while a write is in
-// flight the next batch grows, so batches get bigger exactly when the disk is slow. A stream whose
-// unwritten bytes pass a bound is paused, so a slow disk pushes back on the clients (whose bounded
-// buffers then drop and count) instead of growing logd without limit.
+// are gathered per stream and written with one writev per file at a time: while a write blocks,
+// input waits in the sockets and the next batch is bigger, so batches grow exactly when the disk is
+// slow. A stream whose unwritten bytes pass a bound (a failing disk, retried) is paused, so the disk
+// pushes back on the clients (whose bounded buffers then drop and count) instead of growing logd
+// without limit.
 import fs from 'node:fs';
 import net from 'node:net';
 import { ByteBatch } from './byte_batch.ts';

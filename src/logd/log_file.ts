@@ -1,6 +1,7 @@
 // One log file owned by logd: appends batches with writev, one write at a time, in order; rotates
-// and reopens between writes. Writes go through libuv's thread pool, so a slow disk delays only the
-// file's own queue, never the event loop that keeps reading every client.
+// and reopens between writes. A slow disk stalls logd itself, as it stalls an nginx worker writing
+// its log: the clients, which never wait for logd, then hold their records and past their bound
+// drop and count them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { HerdError } from '../errors.ts';
@@ -162,12 +163,20 @@ export class LogFile {
     this.next();
   }
 
-  /** writev until every byte is written; a failing disk is retried, never skipped (writers hold back meanwhile). */
+  /**
+   * writev until every byte is written; a failing disk is retried, never skipped (writers hold back
+   * meanwhile). Synchronous: logd does nothing but write, a page-cache write is a few microseconds,
+   * and a handoff to the thread pool and back cost more CPU than the write itself (bench:logd).
+   */
   private writeAll(buffers: Buffer[], done: () => void): void {
-    const total = buffers.reduce((n, b) => n + b.length, 0);
-    if (total === 0) return done();
-    fs.writev(this.fd, buffers, (err, written) => {
-      if (err) {
+    for (;;) {
+      const total = buffers.reduce((n, b) => n + b.length, 0);
+      if (total === 0) return done();
+      let written: number;
+      try {
+        written = fs.writevSync(this.fd, buffers);
+      } catch (error) {
+        const err = error as NodeJS.ErrnoException;
         const again = err.code === 'EAGAIN';
         if (!again) this.report(`write to ${this.path} failed (${err.code ?? err.message}); retrying every ${RETRY_MS / 1000} s`);
         setTimeout(() => this.writeAll(buffers, done), again ? EAGAIN_RETRY_MS : RETRY_MS);
@@ -176,8 +185,8 @@ export class LogFile {
       this.end += written;
       this.queuedBytes -= written;
       if (written === total) return done();
-      this.writeAll(dropFront(buffers, written), done);
-    });
+      buffers = dropFront(buffers, written);
+    }
   }
 
   private report(message: string): void {
