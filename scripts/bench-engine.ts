@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { ServerModel } from '../src/lab/models.ts';
 import { findNginx } from '../src/lab/nginx_config.ts';
 import { measureUnderWrk } from './support/measure_server.ts';
+import { median } from './support/median.ts';
 import { requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -35,12 +36,6 @@ interface Row {
 async function measure(model: ServerModel, close: boolean, workDir: string): Promise<Row> {
   const m = await measureUnderWrk(model, { host: HOST, workDir, close, seconds: SECONDS, warmupSeconds: 2, connections: CONNECTIONS });
   return { server: model.id, rps: m.rps, cpuPerRequest: m.cpuPerRequest, errors: m.errors };
-}
-
-function median(values: number[]): number {
-  const sorted = values.slice().sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** One row per server: the median of its rounds. */

@@ -59,7 +59,11 @@ export class ProtocolParser {
     const hasNul = chunk.indexOf(NUL) !== -1;
     if (this.partialLength > 0) pos = this.continuePartial(chunk);
     while (pos < length) {
-      const newline = chunk.indexOf(NEWLINE, pos);
+      // A byte loop, not indexOf: lines are short (an access-log line is ~100 bytes), and a native
+      // call per line costs more than the scan.
+      let newline = pos;
+      while (newline < length && chunk[newline] !== NEWLINE) newline++;
+      if (newline === length) newline = -1;
       const lineEnd = newline === -1 ? length : newline + 1;
       if (lineEnd - pos > MAX_LINE_BYTES) {
         this.dispatch(chunk, pos, pos + MAX_LINE_BYTES, hasNul);
