@@ -62,7 +62,7 @@ try {
     print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows);
     const by = (id: string) => rows.find((r) => r.server === id)!.cpuPerRequest;
     const single = by('node:http (1 process)');
-    console.log(`\nexpected: reuseport ≤ 1.1x node:http → ${(by('herd reuseport') / single).toFixed(2)}x; shared ≤ 1.1x → ${(by('herd shared') / single).toFixed(2)}x; handoff < cluster SCHED_RR → ${(by('herd handoff (rr)') / by('cluster SCHED_RR')).toFixed(2)}x`);
+    console.log(`\nexpected: reuseport ≤ 1.1x node:http → ${(by('herd reuseport') / single).toFixed(2)}x; shared ≤ 1.1x → ${(by('herd shared') / single).toFixed(2)}x; handoff ≤ 1.1x cluster SCHED_RR (both send each descriptor and wait for the worker's reply) → ${(by('herd handoff (rr)') / by('cluster SCHED_RR')).toFixed(2)}x`);
   }
 } finally {
   fs.rmSync(workDir, { recursive: true, force: true });

@@ -58,7 +58,10 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
         handOff(connection);
       }
     };
-    void worker.exited.then(() => {
+    // A dead worker's last replies may be read in the same turn of the loop as its exit: they are
+    // handled before the check phase. (Not on 'disconnect': node defers it while a descriptor it
+    // sent waits for the dead worker's acknowledgement, which never comes.)
+    void worker.exited.then(() => setImmediate(() => {
       unanswered.delete(worker);
       const i = workers.indexOf(worker);
       if (i >= 0) workers.splice(i, 1);
@@ -66,7 +69,7 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
         if (closed) connection.close();
         else handOff(connection);
       }
-    });
+    }));
   };
 
   const handle = await bindRawHandle(config.host, config.port);

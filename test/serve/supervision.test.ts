@@ -35,6 +35,20 @@ for (const dispatch of ['reuseport', 'handoff'] as const) {
   });
 }
 
+test('handoff: connections sent to a worker that dies before reading them are served by another', async (t) => {
+  const herd = await startHerd(t, [fixture('pid.js'), '--workers', '2', '--dispatch', 'handoff']);
+  const [victim, survivor] = (await status(herd)).workers;
+  // Stopped, the victim cannot read its pipe: round-robin leaves every other connection in it.
+  process.kill(victim.pid, 'SIGSTOP');
+  const replies = Array.from({ length: 10 }, () => request(herd.url, '/', 15_000).then((r) => r, (err: Error) => err));
+  await sleep(500);
+  process.kill(victim.pid, 'SIGKILL');
+  const results = await Promise.all(replies);
+  const failed = results.filter((r) => r instanceof Error);
+  assert.deepEqual(failed.map((e) => (e as Error).message), [], 'no connection lost with the worker');
+  for (const r of results) assert.equal((r as { body: string }).body, String(survivor.pid), 'answered by the survivor');
+});
+
 test('TERM with a slow request in flight: it completes, herd exits 0 within the grace time', async (t) => {
   const herd = await startHerd(t, [fixture('slow.js'), '--workers', '2', '--grace', '10']);
   const slow = request(herd.url, '/slow');
