@@ -170,6 +170,6 @@ class FastEngine implements Engine, ConnectionHost {
 }
 
 export function createFastEngine(handler: Handler, options: EngineOptions): Engine {
-  requireStreamHandles();
+  requireStreamHandles('the fast engine', '--engine node');
   return new FastEngine(handler, options);
 }

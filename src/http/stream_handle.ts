@@ -82,10 +82,10 @@ function findStreamBinding(): StreamBinding | null {
 
 const stream = findStreamBinding();
 
-/** The engine calls this first: everything below needs the binding. */
-export function requireStreamHandles(): void {
+/** Users (the fast engine, logd) call this first: everything below needs the binding. */
+export function requireStreamHandles(user: string, otherwise: string): void {
   if (stream === null) {
-    throw new HerdError(`the fast engine needs Node's stream_wrap binding, which this Node (${process.version}) lacks; use Node 24, or --engine node`);
+    throw new HerdError(`${user} needs Node's stream_wrap binding, which this Node (${process.version}) lacks; use Node 24, or ${otherwise}`);
   }
 }
 

@@ -8,6 +8,7 @@
 // without limit.
 import fs from 'node:fs';
 import net from 'node:net';
+import { acceptHandles, attachHandle, closeHandle, pauseReading, requireStreamHandles, resumeReading, writeBuffer, type HandleOwner, type StreamHandle } from '../http/stream_handle.ts';
 import { ByteBatch } from './byte_batch.ts';
 import { LogFile } from './log_file.ts';
 import { ProtocolParser, type ControlCommand, type ProtocolSink } from './protocol.ts';
@@ -47,11 +48,14 @@ export class LogDaemonProcess {
     this.access = LogFile.open(config.accessLog ?? DISCARD_PATH, { repairTail: config.epoch > 0 });
     this.error = config.errorLog === config.accessLog ? this.access : LogFile.open(config.errorLog);
     this.startInfo = { epoch: config.epoch, ino: this.access.ino(), size: this.access.size() };
-    this.server = net.createServer((socket) => this.accept(socket));
+    // Clients are read on bare handles into one reused buffer, as the fast engine reads: a Buffer
+    // allocated per read, and the stream machinery around it, cost logd more than its parsing.
+    this.server = net.createServer();
   }
 
   /** Opens the files and listens; throws HerdError when a file cannot be opened. */
   static async start(config: DaemonConfig): Promise<LogDaemonProcess> {
+    requireStreamHandles('logd', '--access-log off and --error-log -');
     const daemon = new LogDaemonProcess(config);
     await daemon.listen();
     return daemon;
@@ -83,7 +87,7 @@ export class LogDaemonProcess {
 
   private async shutdown(): Promise<void> {
     this.server.close();
-    for (const s of this.streams) s.socket.destroy();
+    for (const s of this.streams) s.close();
     this.flushNow();
     await this.access.close();
     if (this.error !== this.access) await this.error.close();
@@ -105,29 +109,34 @@ export class LogDaemonProcess {
       this.server.once('error', reject);
       this.server.listen(this.config.socketPath, () => {
         this.server.off('error', reject);
+        acceptHandles(this.server, (handle) => this.accept(handle));
         resolve();
       });
     });
   }
 
-  private accept(socket: net.Socket): void {
-    if (this.stopping) return void socket.destroy();
-    const stream = new ClientStream(socket, this);
+  private accept(handle: StreamHandle): void {
+    if (this.stopping) return void closeHandle(handle);
+    const stream = new ClientStream(handle, this);
     this.streams.add(stream);
-    socket.write(encodeGreeting(this.config.epoch, horizons(this.config.epoch, [...this.config.starts, this.startInfo])));
-    socket.on('data', (chunk: Buffer) => {
-      stream.parser.push(chunk);
-      if (stream.batch.length >= STREAM_HIGH_WATER) stream.pause();
-      this.scheduleFlush();
-    });
-    // A line without its newline when a client goes away is a record cut by the client's death:
-    // squid would write it (fgets returns it), herd drops it so that no cut line reaches the log.
-    // Complete lines read before the close are still written: the client is gone and will not resend them.
-    socket.on('close', () => {
-      stream.closed = true;
-      this.scheduleFlush();
-    });
-    socket.on('error', () => {});
+    stream.send(encodeGreeting(this.config.epoch, horizons(this.config.epoch, [...this.config.starts, this.startInfo])));
+    if (attachHandle(handle, stream) < 0) stream.onFailure();
+  }
+
+  /** A stream's lines arrived: written at the end of this turn of the loop, with every other stream's. */
+  received(stream: ClientStream): void {
+    if (stream.batch.length >= STREAM_HIGH_WATER) stream.pause();
+    this.scheduleFlush();
+  }
+
+  /**
+   * A client went away. A line without its newline then is a record cut by the client's death:
+   * squid would write it (fgets returns it), herd drops it so that no cut line reaches the log.
+   * Complete lines read before are still written: the client is gone and will not resend them.
+   */
+  gone(stream: ClientStream): void {
+    stream.closed = true;
+    this.scheduleFlush();
   }
 
   /** A control command read from a stream, in stream order relative to its lines. */
@@ -211,21 +220,23 @@ export class LogDaemonProcess {
 }
 
 /** One client connection: its parser, its unwritten lines, and how far it has been queued for writing. */
-class ClientStream implements ProtocolSink {
-  readonly socket: net.Socket;
+class ClientStream implements ProtocolSink, HandleOwner {
   readonly parser: ProtocolParser;
   readonly batch = new ByteBatch();
   /** Input position up to which the stream's lines have been handed to a write. */
   queuedWire = 0;
   closed = false;
+  private handle: StreamHandle | null;
   private readonly daemon: LogDaemonProcess;
   private paused = false;
 
-  constructor(socket: net.Socket, daemon: LogDaemonProcess) {
-    this.socket = socket;
+  constructor(handle: StreamHandle, daemon: LogDaemonProcess) {
+    this.handle = handle;
     this.daemon = daemon;
     this.parser = new ProtocolParser(this);
   }
+
+  // ProtocolSink
 
   data(source: Buffer, start: number, end: number): void {
     this.batch.append(source, start, end);
@@ -235,19 +246,44 @@ class ClientStream implements ProtocolSink {
     this.daemon.command(command);
   }
 
+  // HandleOwner
+
+  onData(data: Buffer, length: number): void {
+    this.parser.push(data, length);
+    this.daemon.received(this);
+  }
+
+  onEnd(): void {
+    this.close();
+  }
+
+  onFailure(): void {
+    this.close();
+  }
+
+  onWritten(): void {}
+
+  /** A receipt (or the greeting) to the client; lost with a client that is gone, which never reads it. */
   send(receipt: string): void {
-    if (!this.socket.destroyed) this.socket.write(receipt);
+    if (this.handle !== null && writeBuffer(this.handle, Buffer.from(receipt, 'latin1')) < 0) this.close();
+  }
+
+  close(): void {
+    if (this.handle === null) return;
+    closeHandle(this.handle);
+    this.handle = null;
+    this.daemon.gone(this);
   }
 
   pause(): void {
-    if (this.paused) return;
+    if (this.paused || this.handle === null) return;
     this.paused = true;
-    this.socket.pause();
+    pauseReading(this.handle);
   }
 
   resume(): void {
-    if (!this.paused) return;
+    if (!this.paused || this.handle === null) return;
     this.paused = false;
-    this.socket.resume();
+    resumeReading(this.handle);
   }
 }

@@ -52,9 +52,10 @@ export class ProtocolParser {
     this.sink = sink;
   }
 
-  push(chunk: Buffer): void {
+  /** `length`: how much of chunk holds input (a reused read buffer is longer than one read). */
+  push(chunk: Buffer, length = chunk.length): void {
+    if (length < chunk.length) chunk = chunk.subarray(0, length);
     let pos = 0;
-    const length = chunk.length;
     // One scan per chunk: with no NUL anywhere (the normal case) no line needs the per-line NUL check.
     const hasNul = chunk.indexOf(NUL) !== -1;
     if (this.partialLength > 0) pos = this.continuePartial(chunk);
