@@ -25,6 +25,12 @@ export class ByteBatch {
     this.length += n;
   }
 
+  /** The buffer, with room for `n` more bytes from `length` on; whoever fills them moves `length`. */
+  reserve(n: number): Buffer {
+    if (this.length + n > this.buffer.length) this.grow(this.length + n);
+    return this.buffer;
+  }
+
   appendString(text: string): void {
     const n = Buffer.byteLength(text);
     if (this.length + n > this.buffer.length) this.grow(this.length + n);

@@ -223,6 +223,8 @@ export class LogDaemonProcess {
 class ClientStream implements ProtocolSink, HandleOwner {
   readonly parser: ProtocolParser;
   readonly batch = new ByteBatch();
+  /** data() only appends to the batch, so the parser may append runs of lines there itself. */
+  readonly lines = this.batch;
   /** Input position up to which the stream's lines have been handed to a write. */
   queuedWire = 0;
   closed = false;

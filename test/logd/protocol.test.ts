@@ -1,17 +1,33 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ByteBatch } from '../../src/logd/byte_batch.ts';
 import { FLUSH, MAX_LINE_BYTES, ProtocolParser, ROTATE, atoi, encodeBuffered, encodeLine, encodeRotateCount, type ControlCommand } from '../../src/logd/protocol.ts';
 
-/** What the daemon would do with a parse: file bytes, with commands shown inline as <kind:arg>. */
+/**
+ * What the daemon would do with a parse: file bytes, with commands shown inline as <kind:arg>. Parsed
+ * twice, by a sink of data() calls only and by one that also offers its batch for runs of L lines
+ * (as logd's does); both must give the same.
+ */
 function parse(chunks: Buffer[], end = true): string {
-  let out = '';
-  const parser = new ProtocolParser({
-    data: (source, start, stop) => (out += source.toString('latin1', start, stop)),
-    command: (c: ControlCommand) => (out += `<${c.kind}${'count' in c ? `:${c.count}` : ''}${'on' in c ? `:${c.on}` : ''}>`),
+  const results = [false, true].map((offerBatch) => {
+    let out = '';
+    const batch = new ByteBatch();
+    const drain = (): string => {
+      const text = batch.take().toString('latin1');
+      batch.written();
+      return text;
+    };
+    const parser = new ProtocolParser({
+      data: (source, start, stop) => batch.append(source, start, stop),
+      command: (c: ControlCommand) => (out += drain() + `<${c.kind}${'count' in c ? `:${c.count}` : ''}${'on' in c ? `:${c.on}` : ''}>`),
+      lines: offerBatch ? batch : undefined,
+    });
+    for (const c of chunks) parser.push(c);
+    if (end) parser.end();
+    return out + drain();
   });
-  for (const c of chunks) parser.push(c);
-  if (end) parser.end();
-  return out;
+  assert.equal(results[1], results[0], 'the run of L lines parses as line by line');
+  return results[0]!;
 }
 
 const SAMPLE = 'Lfirst\nb0\nLsecond\nF\nT\nO\nunknown line\n\nLwith\0nul\nr2\nR trailing ignored\nb1\nr-3\nrabc\nL\nLlast';
