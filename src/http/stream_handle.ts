@@ -1,9 +1,9 @@
 // Connections on libuv stream handles directly (Node's stream_wrap binding, the layer under
 // net.Socket). Why: for a 'Hello, World!' the Duplex stream machinery around each socket (its
 // states, buffering, events, a JS Buffer allocated per read) cost more CPU than the whole HTTP
-// work; on the bare handle a keep-alive request costs what it costs nginx. This file is the only
-// place in src/http that knows the binding's shape. Every callback is one shared function (no
-// closure per connection) that finds its owner through the handle.
+// work; on the bare handle a keep-alive request costs what it costs nginx. logd reads its clients
+// the same way. This file is the only place that knows the binding's shape. Every callback is one
+// shared function (no closure per connection) that finds its owner through the handle.
 //
 // Reads land in one buffer per process (`readBuffer`): each read is handled before the next one,
 // so whoever keeps bytes past the read (a head still in use, a body chunk) must copy them.

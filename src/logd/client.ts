@@ -209,6 +209,8 @@ class SocketLogClient implements LogClient {
 
   /** A write now when a batch has gathered, else at the latest SEND_DELAY_MS from now. */
   private scheduleSend(): void {
+    // A write logd has not acknowledged yet: its acknowledgement schedules the next one.
+    if (this.sent !== this.head) return;
     if (this.tail - this.sent >= SEND_BATCH_BYTES) {
       if (!this.sendSoon) {
         this.sendSoon = true;
