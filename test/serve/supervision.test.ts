@@ -20,6 +20,7 @@ for (const dispatch of ['reuseport', 'handoff'] as const) {
       return slot !== undefined && slot.pid !== victim.pid && s.workers.length === 2;
     });
     const okAtRespawn = load.result.ok;
+    const failedAtRespawn = load.result.failed;
     await sleep(500);
     const result = await load.stop();
     const after = await status(herd);
@@ -29,8 +30,12 @@ for (const dispatch of ['reuseport', 'handoff'] as const) {
     assert.ok(killedAt > 0, 'load was running when the worker was killed');
     assert.ok(result.ok > okAtRespawn, 'requests keep succeeding after the respawn');
     t.diagnostic(`${dispatch} kill -9: ${result.ok} ok, ${result.failed} failed${result.failed ? ` (${[...new Set(result.errors)].join('; ')})` : ''}`);
-    // Only what the killed worker held at that instant can fail: at most one request per client.
-    assert.ok(result.failed <= 4, `${result.failed} failed: ${result.errors.join('; ')}`);
+    // Only what the killed worker held can fail, at the kill: with handoff at most one request per
+    // client. With reuseport also what the kernel queued on the dying worker's socket until the
+    // dying process closed it, which can be a reset client's next attempts: a few per client.
+    const bound = dispatch === 'handoff' ? 4 : 16;
+    assert.ok(result.failed <= bound, `${result.failed} failed: ${result.errors.join('; ')}`);
+    assert.equal(result.failed, failedAtRespawn, 'nothing failed after the respawn');
     assert.match(herd.output(), new RegExp(`worker ${victim.id} \\(pid ${victim.pid}\\) exited with signal SIGKILL; respawning`));
   });
 }
