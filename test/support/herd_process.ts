@@ -43,7 +43,8 @@ export function runHerd(args: string[], timeoutMs = 20_000): Promise<{ code: num
       child.kill('SIGKILL');
       reject(new Error(`herd ${args.join(' ')} did not exit within ${timeoutMs} ms; output: ${stdout}${stderr}`));
     }, timeoutMs);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': every byte of its output has been read then.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
     });
@@ -62,7 +63,8 @@ export async function startHerd(t: TestContext, args: string[], options: { timeo
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  // 'close', not 'exit': every byte of its output has been read then (logd shares the supervisor's).
+  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? -1)));
   t.after(() => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
