@@ -68,20 +68,23 @@ const COMBINED: AccessLineFormat = {
   },
 };
 
+// json cuts characters before escaping, which makes one at most 6 bytes: (4096 + 5 × 1024 + 16) × 6 plus the keys stays below 65535.
+const JSON_URL_CHARS = 4096;
+const JSON_FIELD_CHARS = 1024;
+
 /** One JSON object per line; non-ASCII characters are \u-escaped (still valid JSON). Not the hot format: a string per line. */
 const JSON_FORMAT: AccessLineFormat = {
   maxBytes(r) {
-    // JSON.stringify and the \u escape make a UTF-16 unit at most 6 bytes.
-    return 256 + 6 * (r.remote.length + r.method.length + r.url.length + r.httpVersion.length + (r.referer?.length ?? 0) + (r.userAgent?.length ?? 0));
+    // JSON.stringify and the \u escape make a UTF-16 unit at most 6 bytes; 256 holds the keys and numbers.
+    const chars =
+      Math.min(r.remote.length, JSON_FIELD_CHARS) + Math.min(r.method.length, JSON_FIELD_CHARS) + Math.min(r.url.length, JSON_URL_CHARS) +
+      Math.min(r.httpVersion.length, VERSION_BUDGET) + Math.min(r.referer?.length ?? 0, JSON_FIELD_CHARS) + Math.min(r.userAgent?.length ?? 0, JSON_FIELD_CHARS);
+    return 256 + 6 * chars;
   },
   write(r, buf, pos) {
     return pos + buf.write(jsonLine(r), pos, 'latin1');
   },
 };
-
-// json cuts characters before escaping, which makes one at most 6 bytes: (4096 + 5 × 1024 + 16) × 6 plus the keys stays below 65535.
-const JSON_URL_CHARS = 4096;
-const JSON_FIELD_CHARS = 1024;
 
 function jsonLine(r: AccessRecord): string {
   const line = JSON.stringify({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AccessRecord } from '../../src/logd/access_record.ts';
-import { formatCombined, formatJson, timeLocal } from '../../src/logd/formats.ts';
+import { formatCombined, formatFor, formatJson, formatLine, timeLocal } from '../../src/logd/formats.ts';
 
 const record: AccessRecord = {
   remote: '10.0.0.7',
@@ -63,9 +63,13 @@ test('huge fields are cut so that a line always fits in one protocol line, whate
   for (const unit of ['é', 'a', '"', '\x01', 'あ', '\u{1F600}', '\ud800']) {
     const huge = unit.repeat(100_000);
     const all = { ...record, url: huge, userAgent: huge, referer: huge, method: huge, remote: huge, httpVersion: huge };
-    for (const line of [formatCombined(all), formatJson(all)]) {
+    for (const format of ['combined', 'json'] as const) {
+      const line = formatLine(format, all);
       assert.ok(line.length + 2 <= 65535, `line of ${line.length} bytes`);
       assert.match(line, /^[\x20-\x7e]*$/);
+      // the bound the client reserves room by is a bound: a longer line would have been cut short above
+      assert.ok(formatFor(format).maxBytes(all) > line.length, `${format}: maxBytes covers the line`);
+      assert.ok(format === 'combined' || JSON.parse(line), 'json parses');
     }
   }
 });
