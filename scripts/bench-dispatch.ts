@@ -3,16 +3,19 @@
 // node:http process, keep-alive and connection-per-request. Prints requests/s, the server's CPU
 // microseconds per request (utime+stime of its whole process tree from /proc), each worker's
 // share, and ratios against single-process node:http from the same run.
-// Environment: BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default 50).
+// Environment: BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 1:
+// with N, every server is measured N times, interleaved, and each figure is the median of its rounds).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ServerModel } from '../src/lab/models.ts';
 import { measureUnderWrk } from './support/measure_server.ts';
+import { medianRows } from './support/median.ts';
 import { requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const HOST = '127.0.0.1';
 
 const MODELS: ServerModel[] = [
@@ -55,11 +58,26 @@ function print(title: string, rows: Row[]): void {
 requireWrk();
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-dispatch-'));
 try {
-  console.log(`bench:dispatch — wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 workers, hello world on node:http; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Linux ${os.release()}, Node ${process.version}`);
+  console.log(
+    `bench:dispatch — wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 workers, hello world on node:http, ${ROUNDS === 1 ? 'one round' : `median of ${ROUNDS} rounds`}; ` +
+      `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Linux ${os.release()}, Node ${process.version}`,
+  );
   for (const close of [false, true]) {
-    const rows: Row[] = [];
-    for (const model of MODELS) rows.push(await measure(model, close, workDir));
+    const rounds: Row[][] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const rows: Row[] = [];
+      for (const model of MODELS) rows.push(await measure(model, close, workDir));
+      rounds.push(rows);
+    }
+    const rows = medianRows(rounds);
     print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows);
+    if (ROUNDS > 1) {
+      const each = rounds.map((round) => {
+        const of = (id: string) => round.find((r) => r.server === id)!.cpuPerRequest;
+        return (of('herd handoff (rr)') / of('cluster SCHED_RR')).toFixed(2) + 'x';
+      });
+      console.log(`\nhandoff / cluster SCHED_RR, each round: ${each.join(' ')}`);
+    }
     const by = (id: string) => rows.find((r) => r.server === id)!.cpuPerRequest;
     const single = by('node:http (1 process)');
     console.log(`\nexpected: reuseport ≤ 1.1x node:http → ${(by('herd reuseport') / single).toFixed(2)}x; shared ≤ 1.1x → ${(by('herd shared') / single).toFixed(2)}x; handoff ≤ 1.1x cluster SCHED_RR (both send each descriptor and wait for the worker's reply) → ${(by('herd handoff (rr)') / by('cluster SCHED_RR')).toFixed(2)}x`);

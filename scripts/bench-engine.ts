@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ServerModel } from '../src/lab/models.ts';
 import { findNginx } from '../src/lab/nginx_config.ts';
 import { measureUnderWrk } from './support/measure_server.ts';
-import { median } from './support/median.ts';
+import { medianRows } from './support/median.ts';
 import { requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -36,19 +36,6 @@ interface Row {
 async function measure(model: ServerModel, close: boolean, workDir: string): Promise<Row> {
   const m = await measureUnderWrk(model, { host: HOST, workDir, close, seconds: SECONDS, warmupSeconds: 2, connections: CONNECTIONS });
   return { server: model.id, rps: m.rps, cpuPerRequest: m.cpuPerRequest, errors: m.errors };
-}
-
-/** One row per server: the median of its rounds. */
-function medians(rounds: Row[][]): Row[] {
-  return rounds[0].map((first, k) => {
-    const runs = rounds.map((round) => round[k]);
-    return {
-      server: first.server,
-      rps: median(runs.map((r) => r.rps)),
-      cpuPerRequest: median(runs.map((r) => r.cpuPerRequest)),
-      errors: runs.reduce((sum, r) => sum + r.errors, 0),
-    };
-  });
 }
 
 function print(title: string, rows: Row[], base: Row | undefined): void {
@@ -81,7 +68,7 @@ try {
       for (const model of models) rows.push(await measure(model, close, workDir));
       rounds.push(rows);
     }
-    const rows = medians(rounds);
+    const rows = medianRows(rounds);
     const base = nginx !== null ? rows[0] : undefined;
     print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows, base);
     if (base) {

@@ -5,3 +5,23 @@ export function median(values: readonly number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+export interface RoundRow {
+  server: string;
+  rps: number;
+  cpuPerRequest: number;
+  errors: number;
+}
+
+/** One row per server, in the order of the first round: medians of its rounds, errors summed, the rest from the first. */
+export function medianRows<T extends RoundRow>(rounds: T[][]): T[] {
+  return rounds[0].map((first, k) => {
+    const runs = rounds.map((round) => round[k]);
+    return {
+      ...first,
+      rps: median(runs.map((r) => r.rps)),
+      cpuPerRequest: median(runs.map((r) => r.cpuPerRequest)),
+      errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    };
+  });
+}
