@@ -71,7 +71,7 @@ try {
     }
     const rows = medianRows(rounds);
     print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows);
-    if (ROUNDS > 1) {
+    if (ROUNDS > 1 && close) {
       const each = rounds.map((round) => {
         const of = (id: string) => round.find((r) => r.server === id)!.cpuPerRequest;
         return (of('herd handoff (rr)') / of('cluster SCHED_RR')).toFixed(2) + 'x';
