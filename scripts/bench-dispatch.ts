@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ServerModel } from '../src/lab/models.ts';
 import { measureUnderWrk } from './support/measure_server.ts';
-import { medianRows } from './support/median.ts';
+import { medianRows, type RoundRow } from './support/median.ts';
 import { requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -27,11 +27,7 @@ const MODELS: ServerModel[] = [
   { id: 'cluster SCHED_NONE', kind: 'cluster-none', engine: 'node', dispatch: null, workers: 2 },
 ];
 
-interface Row {
-  server: string;
-  rps: number;
-  cpuPerRequest: number;
-  errors: number;
+interface Row extends RoundRow {
   share: string;
 }
 

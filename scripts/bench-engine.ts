@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ServerModel } from '../src/lab/models.ts';
 import { findNginx } from '../src/lab/nginx_config.ts';
 import { measureUnderWrk } from './support/measure_server.ts';
-import { medianRows } from './support/median.ts';
+import { medianRows, type RoundRow as Row } from './support/median.ts';
 import { requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -25,13 +25,6 @@ const ENGINES: ServerModel[] = [
   { id: 'herd fast', kind: 'pool', engine: 'fast', dispatch: 'reuseport', workers: 2 },
   { id: 'herd node', kind: 'pool', engine: 'node', dispatch: 'reuseport', workers: 2 },
 ];
-
-interface Row {
-  server: string;
-  rps: number;
-  cpuPerRequest: number;
-  errors: number;
-}
 
 async function measure(model: ServerModel, close: boolean, workDir: string): Promise<Row> {
   const m = await measureUnderWrk(model, { host: HOST, workDir, close, seconds: SECONDS, warmupSeconds: 2, connections: CONNECTIONS });
