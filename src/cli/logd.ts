@@ -33,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const parser = new ProtocolParser({
     data: (source, start, end) => batch.append(source, start, end),
+    lines: batch,
     command: (command: ControlCommand) => {
       if (command.kind === 'rotate') {
         flush();
@@ -43,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
 
-  // While a write is in flight the next batch grows: one write per disk round trip, not per read.
+  // While a failing write is retried (LogFile retries it) the next batch grows: one write when the disk is back.
   let flushQueued = false;
   const flushWhenIdle = (): void => {
     if (file.idle()) return flush();

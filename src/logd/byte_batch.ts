@@ -2,7 +2,6 @@
 // another buffer; taken buffers come back, in the order they were taken, with written(), so a steady
 // stream of batches allocates nothing.
 const INITIAL_BYTES = 16 * 1024;
-const SHORT_COPY_BYTES = 256;
 
 export class ByteBatch {
   // allocUnsafeSlow: a long-lived buffer of its own, not a slice of Node's shared pool.
@@ -15,13 +14,7 @@ export class ByteBatch {
   append(source: Buffer, start: number, end: number): void {
     const n = end - start;
     if (this.length + n > this.buffer.length) this.grow(this.length + n);
-    const buffer = this.buffer;
-    if (n <= SHORT_COPY_BYTES) {
-      // A log line: copied by a loop, which costs less than the native call of copy().
-      for (let i = start, j = this.length; i < end; i++, j++) buffer[j] = source[i]!;
-    } else {
-      source.copy(buffer, this.length, start, end);
-    }
+    source.copy(this.buffer, this.length, start, end);
     this.length += n;
   }
 
