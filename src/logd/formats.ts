@@ -48,9 +48,9 @@ const COMBINED: AccessLineFormat = {
     const remoteStart = pos;
     pos = putEscaped(buf, pos, r.remote, FIELD_BUDGET);
     if (pos === remoteStart) buf[pos++] = DASH;
-    pos = putAscii(buf, pos, ' - - [');
-    pos = putAscii(buf, pos, timeLocal(r.time));
-    pos = putAscii(buf, pos, '] "');
+    const block = timeBlock(r.time);
+    buf.set(block, pos);
+    pos += block.length;
     pos = putEscaped(buf, pos, r.method, FIELD_BUDGET);
     buf[pos++] = SPACE;
     pos = putEscaped(buf, pos, r.url, URL_BUDGET);
@@ -145,12 +145,15 @@ function putQuotedOrDash(buf: Buffer, pos: number, value: string | undefined): n
 
 function putInteger(buf: Buffer, pos: number, n: number): number {
   if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER)) return putAscii(buf, pos, '0');
-  n = Math.floor(n);
+  // Below 2^31 the digits come from integer arithmetic, which the JIT keeps out of floating point.
+  const small = n < 0x80000000;
+  n = small ? n | 0 : Math.floor(n);
   let digits = 1;
-  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+  for (let t = n; t >= 10; t = small ? (t / 10) | 0 : Math.floor(t / 10)) digits++;
   for (let k = pos + digits - 1; k >= pos; k--) {
-    buf[k] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
+    const rest = small ? (n / 10) | 0 : Math.floor(n / 10);
+    buf[k] = 0x30 + n - rest * 10;
+    n = rest;
   }
   return pos + digits;
 }
@@ -207,9 +210,12 @@ function putHexByte(buf: Buffer, pos: number, byte: number): number {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-// $time_local changes once a second; the string is built once per second, not per line.
+// $time_local changes once a second; the string, and the bytes around it in a combined line, are
+// built once per second, not per line.
 let cachedSecond = -1;
 let cachedTimeLocal = '';
+let blockSecond = -1;
+let cachedBlock = Buffer.alloc(0);
 
 /** nginx's $time_local: `10/Oct/2000:13:55:36 -0700`, local time with its UTC offset. */
 export function timeLocal(ms: number): string {
@@ -225,6 +231,16 @@ export function timeLocal(ms: number): string {
     `${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`;
   cachedSecond = second;
   return cachedTimeLocal;
+}
+
+/** What a combined line holds between $remote_addr and $request: ` - - [$time_local] "`, as bytes. */
+function timeBlock(ms: number): Buffer {
+  const second = Math.floor(ms / 1000);
+  if (second !== blockSecond) {
+    cachedBlock = Buffer.from(` - - [${timeLocal(ms)}] "`, 'latin1');
+    blockSecond = second;
+  }
+  return cachedBlock;
 }
 
 function pad2(n: number): string {

@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { AccessRecord } from '../../src/logd/access_record.ts';
-import { createLogClient, type LogClient } from '../../src/logd/client.ts';
+import { createLogClient, SEND_DELAY_MS, type LogClient } from '../../src/logd/client.ts';
 import { formatCombined } from '../../src/logd/formats.ts';
 import { tempDir } from '../support/herd_process.ts';
 
@@ -114,13 +114,13 @@ test('the announcement of a daemon that dies while more records wait is read, no
   const c = client(t, socketPath);
   for (let i = 0; i < 5; i++) c.access(record(i));
   const socket = await held;
-  // Record 5 is due to be sent in 20 ms. The daemon announces records 0..4 as written, and dies;
+  // Record 5 is due to be sent within SEND_DELAY_MS. The daemon announces records 0..4 as written, and dies;
   // then this process is busy past the send timer, so the timer runs before the announcement is read.
   c.access(record(5));
   socket.write(`P${total + 5} 42 1000 ${1000 + total}\n`);
   socket.destroy();
   server.close();
-  const busyUntil = Date.now() + 60;
+  const busyUntil = Date.now() + 3 * SEND_DELAY_MS;
   while (Date.now() < busyUntil);
   const lines = await new Promise<string[]>((resolve) => {
     void scriptedDaemon(t, socketPath, `H0 42 ${1000 + total}\nE1\n`, (l) => {
