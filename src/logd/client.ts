@@ -56,10 +56,10 @@ const INITIAL_BUFFER_BYTES = 64 * 1024;
 /**
  * Unsent bytes that make a write now rather than at the next tick of the send timer. Every write
  * costs logd a wake-up, a read, a file write and two receipts, and the worker a write and a read:
- * 128 KiB (about 1300 combined lines) costs logd a third less CPU per line than 64 KiB (bench:logd).
+ * 128 KiB (about 1300 combined lines) costs logd a fifth less CPU per line than 64 KiB (bench:logd).
  */
 const SEND_BATCH_BYTES = 128 * 1024;
-/** What makes a write when fewer bytes gathered: a line reaches the file at most this late (nginx's flush=). */
+/** What makes a write when fewer bytes gathered: this long after the first of them (nginx's flush=). */
 export const SEND_DELAY_MS = 50;
 /**
  * The most one write carries: what the kernel takes at once into an empty unix socket, so that a
