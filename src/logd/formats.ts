@@ -152,7 +152,7 @@ function putInteger(buf: Buffer, pos: number, n: number): number {
   for (let t = n; t >= 10; t = small ? (t / 10) | 0 : Math.floor(t / 10)) digits++;
   for (let k = pos + digits - 1; k >= pos; k--) {
     const rest = small ? (n / 10) | 0 : Math.floor(n / 10);
-    buf[k] = 0x30 + n - rest * 10;
+    buf[k] = 0x30 + (n - rest * 10);
     n = rest;
   }
   return pos + digits;

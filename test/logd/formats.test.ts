@@ -30,6 +30,14 @@ test("combined escapes like nginx's ngx_http_log_escape: \" \\ control bytes and
   assert.match(line, /^[\x20-\x7e]*$/);
 });
 
+test('combined prints status and byte counts exactly, up to the largest safe integer; nonsense is 0', () => {
+  const bytesOf = (bytes: number): string => formatCombined({ ...record, url: '/', bytes }).split(' ')[9]!;
+  for (const n of [0, 7, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) assert.equal(bytesOf(n), String(n));
+  assert.equal(bytesOf(12.7), '12');
+  for (const n of [-1, NaN, Infinity, 2 ** 53]) assert.equal(bytesOf(n), '0');
+  assert.equal(formatCombined({ ...record, url: '/', status: 503 }).split(' ')[8], '503');
+});
+
 test('$time_local has the day, month name, year, time and the UTC offset of this machine', () => {
   const d = new Date(record.time);
   const offset = -d.getTimezoneOffset();
