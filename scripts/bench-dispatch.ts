@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ServerModel } from '../src/lab/models.ts';
 import { measureUnderWrk } from './support/measure_server.ts';
-import { medianRows, type RoundRow } from './support/median.ts';
+import { measureRounds, medianRows, type RoundRow } from './support/median.ts';
 import { requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -59,12 +59,7 @@ try {
       `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Linux ${os.release()}, Node ${process.version}`,
   );
   for (const close of [false, true]) {
-    const rounds: Row[][] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const rows: Row[] = [];
-      for (const model of MODELS) rows.push(await measure(model, close, workDir));
-      rounds.push(rows);
-    }
+    const rounds = await measureRounds(ROUNDS, MODELS, (model) => measure(model, close, workDir));
     const rows = medianRows(rounds);
     print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows);
     if (ROUNDS > 1 && close) {

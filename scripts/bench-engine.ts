@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ServerModel } from '../src/lab/models.ts';
 import { findNginx } from '../src/lab/nginx_config.ts';
 import { measureUnderWrk } from './support/measure_server.ts';
-import { medianRows, type RoundRow as Row } from './support/median.ts';
+import { measureRounds, medianRows, type RoundRow as Row } from './support/median.ts';
 import { requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -55,12 +55,7 @@ try {
   );
   for (const close of [false, true]) {
     const models = nginx !== null ? [NGINX, ...ENGINES] : ENGINES;
-    const rounds: Row[][] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const rows: Row[] = [];
-      for (const model of models) rows.push(await measure(model, close, workDir));
-      rounds.push(rows);
-    }
+    const rounds = await measureRounds(ROUNDS, models, (model) => measure(model, close, workDir));
     const rows = medianRows(rounds);
     const base = nginx !== null ? rows[0] : undefined;
     print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows, base);

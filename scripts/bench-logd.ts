@@ -37,7 +37,6 @@ interface Server {
   child: ChildProcess;
   url: string;
   control: string;
-  accessLog: string | null;
 }
 
 interface Slice {
@@ -77,7 +76,7 @@ async function startServer(accessLog: string | null, workDir: string): Promise<S
   args.push('--access-log', accessLog ?? 'off');
   const child = spawnGroup(process.execPath, args);
   const url = await waitForUrl(child);
-  return { logging: accessLog ? 'on (combined, file)' : 'off', child, url, control, accessLog };
+  return { logging: accessLog ? 'on (combined, file)' : 'off', child, url, control };
 }
 
 async function measureSlice(server: Server): Promise<Slice> {
@@ -91,6 +90,10 @@ async function measureSlice(server: Server): Promise<Slice> {
   const logdAfter = logdPid ? treeCpuMicros(logdPid) : 0;
   const after = await status(server.control);
   return { requests: after.requests - before.requests, cpuMicros: cpuAfter - cpuBefore, logdCpuMicros: logdAfter - logdBefore, rps: wrk.rps };
+}
+
+function perRequest(s: Slice): number {
+  return s.cpuMicros / s.requests;
 }
 
 function total(slices: Slice[]): Slice {
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
     console.log('| round | access log | requests/s | server CPU µs/request | of which logd | requests |');
     console.log('|---:|---|---:|---:|---:|---:|');
     const row = (label: string, k: string, s: Slice, logd: boolean): void =>
-      console.log(`| ${k} | ${label} | ${Math.round(s.rps)} | ${(s.cpuMicros / s.requests).toFixed(2)} | ${logd ? (s.logdCpuMicros / s.requests).toFixed(2) : '-'} | ${s.requests} |`);
+      console.log(`| ${k} | ${label} | ${Math.round(s.rps)} | ${perRequest(s).toFixed(2)} | ${logd ? (s.logdCpuMicros / s.requests).toFixed(2) : '-'} | ${s.requests} |`);
     rounds.forEach((r, k) => {
       row(off.logging, String(k + 1), r.off, false);
       row(on.logging, String(k + 1), r.on, true);
@@ -137,7 +140,6 @@ async function main(): Promise<void> {
     row(off.logging, 'all', offTotal, false);
     row(on.logging, 'all', onTotal, true);
 
-    const perRequest = (s: Slice): number => s.cpuMicros / s.requests;
     const ratios = rounds.map((r) => perRequest(r.on) / perRequest(r.off));
     const ratio = median(ratios);
     console.log('');

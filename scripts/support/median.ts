@@ -13,6 +13,17 @@ export interface RoundRow {
   errors: number;
 }
 
+/** `count` rounds, each measuring every server once, in order: interleaved, so that drift touches all alike. */
+export async function measureRounds<M, T>(count: number, servers: readonly M[], measure: (server: M) => Promise<T>): Promise<T[][]> {
+  const rounds: T[][] = [];
+  for (let round = 0; round < count; round++) {
+    const rows: T[] = [];
+    for (const server of servers) rows.push(await measure(server));
+    rounds.push(rows);
+  }
+  return rounds;
+}
+
 /** One row per server, in the order of the first round: medians of its rounds, errors summed, the rest from the first. */
 export function medianRows<T extends RoundRow>(rounds: T[][]): T[] {
   return rounds[0].map((first, k) => {
