@@ -2,6 +2,7 @@
 // of the connections, requests and rate), run them, merge what they return into one BenchResult.
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
+import { siblingModule } from '../source_module.ts';
 import { LoadLoop } from './load_loop.ts';
 import { resolveOptions } from './options.ts';
 import { ERROR_KINDS, LIVE_BYTES, LIVE_FAILED, LIVE_SLOTS, LIVE_SUCCEEDED } from './plan.ts';
@@ -40,7 +41,7 @@ function threadPlans(run: ResolvedBench): LoadPlan[] {
 
 function runThread(plan: LoadPlan, live: Float64Array): Promise<ThreadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./load_thread.ts', import.meta.url), { workerData: { plan, live } });
+    const worker = new Worker(siblingModule('./load_thread', import.meta.url), { workerData: { plan, live } });
     worker.once('message', resolve);
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`load thread exited with code ${code} before reporting`)));

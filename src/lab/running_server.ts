@@ -5,14 +5,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HerdError } from '../errors.ts';
+import { siblingModule } from '../source_module.ts';
 import { sendControl } from '../supervisor/control_client.ts';
 import type { ServerModel } from './models.ts';
 import { findNginx, prepareNginx } from './nginx_config.ts';
 import { spawnGroup, stopGroup } from './process_group.ts';
 import { requestsFromStatus, workerCpuSnapshot, type ShareSource, type WorkerCounters } from './worker_share.ts';
 
-export const HERD_CLI = fileURLToPath(new URL('../cli/herd.ts', import.meta.url));
-const serverScript = (name: string) => fileURLToPath(new URL(`./servers/${name}`, import.meta.url));
+export const HERD_CLI = fileURLToPath(siblingModule('../cli/herd', import.meta.url));
+const serverScript = (name: string) => fileURLToPath(siblingModule(`./servers/${name}`, import.meta.url));
 
 export interface ServerPlace {
   host: string;
@@ -37,9 +38,9 @@ function command(model: ServerModel, place: ServerPlace): { file: string; args: 
   const where = ['--port', String(place.port), '--host', place.host];
   switch (model.kind) {
     case 'serial':
-      return { file: process.execPath, args: [serverScript('serial_server.ts'), ...where], control: null };
+      return { file: process.execPath, args: [serverScript('serial_server'), ...where], control: null };
     case 'single':
-      return { file: process.execPath, args: [serverScript('single_server.ts'), ...where, '--engine', model.engine!], control: null };
+      return { file: process.execPath, args: [serverScript('single_server'), ...where, '--engine', model.engine!], control: null };
     case 'pool': {
       const control = path.join(place.workDir, `${model.id}.sock`);
       const args = [HERD_CLI, 'serve', ...where, '--workers', String(model.workers), '--dispatch', model.dispatch!, '--engine', model.engine!, '--control', control, '--grace', '1'];
@@ -48,7 +49,7 @@ function command(model: ServerModel, place: ServerPlace): { file: string; args: 
     case 'cluster-rr':
     case 'cluster-none': {
       const policy = model.kind === 'cluster-rr' ? 'rr' : 'none';
-      return { file: process.execPath, args: [serverScript('cluster_peer.ts'), ...where, '--workers', String(model.workers), '--policy', policy], control: null };
+      return { file: process.execPath, args: [serverScript('cluster_peer'), ...where, '--workers', String(model.workers), '--policy', policy], control: null };
     }
     case 'nginx': {
       const nginx = findNginx();

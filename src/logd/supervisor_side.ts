@@ -2,11 +2,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { HerdError } from '../errors.ts';
+import { siblingModule } from '../source_module.ts';
 import type { DaemonConfig } from './daemon.ts';
 import type { DaemonMessage, SupervisorToDaemon } from './daemon_messages.ts';
 import type { EpochStart } from './receipts.ts';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const MAIN = fileURLToPath(siblingModule('./main', import.meta.url));
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;

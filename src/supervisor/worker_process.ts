@@ -3,9 +3,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { HerdError } from '../errors.ts';
+import { siblingModule } from '../source_module.ts';
 import type { SupervisorMessage, WorkerMessage, WorkerStart, WorkerStats } from './messages.ts';
 
-const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
+const WORKER_ENTRY = fileURLToPath(siblingModule('../worker/main', import.meta.url));
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
 
