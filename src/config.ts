@@ -7,7 +7,7 @@ import { UsageError } from './errors.ts';
 export const DISPATCH_MODES = ['reuseport', 'shared', 'handoff'] as const;
 export type DispatchMode = (typeof DISPATCH_MODES)[number];
 
-export const HANDOFF_POLICIES = ['rr', 'least'] as const;
+export const HANDOFF_POLICIES = ['rr', 'least', 'sticky'] as const;
 export type HandoffPolicy = (typeof HANDOFF_POLICIES)[number];
 
 export const ENGINES = ['fast', 'node'] as const;
@@ -32,8 +32,14 @@ export interface ServeConfig {
   keepAliveTimeoutMs: number;
   /** Per-worker cap on open connections; 0 means no cap. */
   maxConnections: number;
-  /** Largest request body accepted, in bytes (413 above it). */
+  /** Largest request body accepted, in bytes (413 above it); 0: no limit (the node engine's default). */
   bodyLimit: number;
+  /** A request body with no bytes for this many ms gets 408; 0: off. */
+  bodyTimeoutMs: number;
+  /** A streaming response that moves no bytes for this many ms is cut (and logged); 0: off. */
+  idleTimeoutMs: number;
+  /** An APP must listen() or export a listener within this many ms. */
+  startupTimeoutMs: number;
   backlog: number;
   controlPath: string;
   pidFile: string | null;
@@ -69,6 +75,9 @@ export const DEFAULTS = {
   keepAliveTimeoutMs: 5_000,
   maxConnections: 0,
   bodyLimit: 1024 * 1024,
+  bodyTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  startupTimeoutMs: 30_000,
   backlog: 511,
   logBufferBytes: 4 * 1024 * 1024,
 } as const;
@@ -107,6 +116,22 @@ export function parseSeconds(value: string, flag: string): number {
     throw new UsageError(`${flag} must be a number of seconds (0 or more), not '${value}'`);
   }
   return n;
+}
+
+/** The longest delay a Node timer holds; a larger one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Seconds for a timer, in ms: 0 is off; more than a timer can hold is refused. */
+export function parseTimeoutSeconds(value: string, flag: string): number {
+  const ms = Math.round(parseSeconds(value, flag) * 1000);
+  if (ms > MAX_TIMER_MS) throw new UsageError(`${flag} ${value} is too long: at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (0 turns it off)`);
+  return ms;
+}
+
+/** PORT from the environment, as every Node host sets it; undefined when unset or empty. */
+export function portFromEnvironment(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const value = env.PORT;
+  return value === undefined || value === '' ? undefined : parsePort(value, 'the PORT environment variable');
 }
 
 export function parseCount(value: string, flag: string, min = 0): number {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ACCESS_LOG_FORMATS, DEFAULTS, defaultControlPath, defaultDispatch, DISPATCH_MODES, ENGINES, HANDOFF_POLICIES,
-  parseChoice, parseCount, parsePort, parseSeconds, parseWorkers, type ServeConfig, type StaticConfig,
+  parseChoice, parseCount, parsePort, parseTimeoutSeconds, parseWorkers, portFromEnvironment, type ServeConfig, type StaticConfig,
 } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
@@ -13,17 +13,22 @@ import { parseCommandLine } from './arguments.ts';
 
 const HELP = `usage: herd serve [APP] [options]
 
-APP is a module whose default export is a request listener: (req, res) => ..., an Express app,
-or koa.callback(). Without APP, a built-in 'Hello, World!' app.
+APP is a module that starts its own server (app.listen(process.env.PORT), fastify.listen(...),
+http.createServer(app).listen(...)), or whose default export is a request listener: (req, res) => ...,
+an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
 
-  --port N                 port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
+  --port N                 port to listen on (default $PORT, else ${DEFAULTS.port}; 0 picks a free one); workers get PORT
   --host ADDR              address to listen on (default ${DEFAULTS.host})
   --workers N|auto         worker processes (default auto: one per core, ${os.availableParallelism()} here)
   --dispatch MODE          reuseport | shared | handoff (default ${defaultDispatch()})
-  --handoff rr|least       how handoff picks a worker (default rr)
+  --handoff rr|least|sticky  how handoff picks a worker (default rr; sticky: by client address)
   --engine fast|node       HTTP engine (default: fast for the built-in app, node for an APP)
   --grace SECONDS          time a draining worker gets before it is killed (default ${DEFAULTS.graceSeconds})
-  --request-timeout SEC    a response not finished in time gets 503 (default ${DEFAULTS.requestTimeoutMs / 1000})
+  --request-timeout SEC    a response whose head is not sent in time gets 503 (default ${DEFAULTS.requestTimeoutMs / 1000}; 0: off)
+  --idle-timeout SEC       a response that moves no bytes for SEC is cut (default ${DEFAULTS.idleTimeoutMs / 1000}; 0: off)
+  --body-timeout SEC       a request body with no bytes for SEC gets 408 (default ${DEFAULTS.bodyTimeoutMs / 1000}; 0: off)
+  --body-limit BYTES       larger request bodies get 413 (default ${DEFAULTS.bodyLimit} on the fast engine, none on node)
+  --startup-timeout SEC    time an APP has to listen() or export a listener (default ${DEFAULTS.startupTimeoutMs / 1000})
   --headers-timeout SEC    time for the request head to arrive (default ${DEFAULTS.headersTimeoutMs / 1000})
   --keep-alive-timeout SEC idle keep-alive connections close after this (default ${DEFAULTS.keepAliveTimeoutMs / 1000})
   --max-connections N      per-worker cap on open connections (default 0: none)
@@ -51,6 +56,10 @@ const OPTIONS = {
   engine: { type: 'string' },
   grace: { type: 'string' },
   'request-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'body-timeout': { type: 'string' },
+  'body-limit': { type: 'string' },
+  'startup-timeout': { type: 'string' },
   'headers-timeout': { type: 'string' },
   'keep-alive-timeout': { type: 'string' },
   'max-connections': { type: 'string' },
@@ -74,9 +83,10 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
   if (v.help) return 'help';
   if (positionals.length > 1) throw new UsageError(`herd serve takes one APP, not ${positionals.length}: ${positionals.join(' ')}`);
   const app = positionals[0] === undefined ? null : resolveAppPath(positionals[0]);
-  const port = v.port === undefined ? DEFAULTS.port : parsePort(v.port);
+  const port = v.port === undefined ? (portFromEnvironment() ?? DEFAULTS.port) : parsePort(v.port);
   const seconds = (value: string | undefined, flag: string, fallbackMs: number) =>
-    value === undefined ? fallbackMs : parseSeconds(value, flag) * 1000;
+    value === undefined ? fallbackMs : parseTimeoutSeconds(value, flag);
+  const engine = v.engine === undefined ? (app === null ? 'fast' : 'node') : parseChoice(v.engine, ENGINES, '--engine');
   return {
     app,
     host: v.host ?? DEFAULTS.host,
@@ -84,13 +94,16 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     workers: parseWorkers(v.workers ?? 'auto'),
     dispatch: v.dispatch === undefined ? defaultDispatch() : parseChoice(v.dispatch, DISPATCH_MODES, '--dispatch'),
     handoff: v.handoff === undefined ? 'rr' : parseChoice(v.handoff, HANDOFF_POLICIES, '--handoff'),
-    engine: v.engine === undefined ? (app === null ? 'fast' : 'node') : parseChoice(v.engine, ENGINES, '--engine'),
-    graceSeconds: v.grace === undefined ? DEFAULTS.graceSeconds : parseSeconds(v.grace, '--grace'),
+    engine,
+    graceSeconds: v.grace === undefined ? DEFAULTS.graceSeconds : parseTimeoutSeconds(v.grace, '--grace') / 1000,
     requestTimeoutMs: seconds(v['request-timeout'], '--request-timeout', DEFAULTS.requestTimeoutMs),
     headersTimeoutMs: seconds(v['headers-timeout'], '--headers-timeout', DEFAULTS.headersTimeoutMs),
     keepAliveTimeoutMs: seconds(v['keep-alive-timeout'], '--keep-alive-timeout', DEFAULTS.keepAliveTimeoutMs),
     maxConnections: v['max-connections'] === undefined ? DEFAULTS.maxConnections : parseCount(v['max-connections'], '--max-connections'),
-    bodyLimit: DEFAULTS.bodyLimit,
+    bodyLimit: v['body-limit'] === undefined ? (engine === 'fast' ? DEFAULTS.bodyLimit : 0) : parseCount(v['body-limit'], '--body-limit', 1),
+    bodyTimeoutMs: seconds(v['body-timeout'], '--body-timeout', DEFAULTS.bodyTimeoutMs),
+    idleTimeoutMs: seconds(v['idle-timeout'], '--idle-timeout', DEFAULTS.idleTimeoutMs),
+    startupTimeoutMs: seconds(v['startup-timeout'], '--startup-timeout', DEFAULTS.startupTimeoutMs),
     backlog: v.backlog === undefined ? DEFAULTS.backlog : parseCount(v.backlog, '--backlog', 1),
     controlPath: path.resolve(v.control ?? defaultControlPath(port)),
     pidFile: v['pid-file'] === undefined ? null : path.resolve(v['pid-file']),

@@ -20,13 +20,19 @@ export interface Dispatch {
   close(): void;
 }
 
-export async function openDispatch(config: ServeConfig): Promise<Dispatch> {
+/** Where a dispatch serves: herd's --host/--port, or a port an APP asked for with listen(). */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export async function openDispatch(config: ServeConfig, at: ListenAddress = config): Promise<Dispatch> {
   switch (config.dispatch) {
     case 'reuseport':
-      return openReuseport(config);
+      return openReuseport(at);
     case 'shared':
-      return openShared(config);
+      return openShared(at);
     case 'handoff':
-      return openHandoff(config);
+      return openHandoff(config, at);
   }
 }

@@ -9,10 +9,11 @@
 // worker never answered for, or a draining one declined, goes to another worker.
 import type { ServeConfig } from '../config.ts';
 import type { WorkerProcess } from '../supervisor/worker_process.ts';
-import type { Dispatch } from './dispatch.ts';
+import type { Dispatch, ListenAddress } from './dispatch.ts';
 import { bindRawHandle, boundPort, listenRaw, type RawConnectionHandle } from './raw_listen_handle.ts';
+import { clientAddressHash } from './client_address.ts';
 
-export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
+export async function openHandoff(config: ServeConfig, at: ListenAddress): Promise<Dispatch> {
   const workers: WorkerProcess[] = [];
   // Per worker, the connections sent and not yet answered for, oldest first (replies come in order).
   const unanswered = new Map<WorkerProcess, RawConnectionHandle[]>();
@@ -21,7 +22,13 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
   let closed = false;
   let next = 0;
 
-  const pick = (): WorkerProcess => {
+  const pick = (connection: RawConnectionHandle): WorkerProcess => {
+    if (config.handoff === 'sticky') {
+      // By slot, not by position in `workers`: a client keeps its worker's slot across a respawn
+      // or a reload (its sessions are gone with the old process, but its next ones stay together).
+      const slot = (clientAddressHash(connection) % config.workers) + 1;
+      return workers.find((w) => w.id === slot) ?? workers[clientAddressHash(connection) % workers.length];
+    }
     if (config.handoff === 'least') {
       let best = workers[0];
       for (const w of workers) if (w.openHandedOff < best.openHandedOff) best = w;
@@ -34,8 +41,8 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
   const handOff = (connection: RawConnectionHandle): void => {
     // A worker whose channel is gone (killed, its exit not yet seen) leaves the rotation here.
     while (workers.length > 0) {
-      const worker = pick();
-      if (worker.send({ t: 'connection' }, connection)) {
+      const worker = pick(connection);
+      if (worker.send({ t: 'connection', port }, connection)) {
         worker.handedOff++;
         unanswered.get(worker)!.push(connection);
         return;
@@ -49,7 +56,7 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
     if (unanswered.has(worker)) return;
     const sent: RawConnectionHandle[] = [];
     unanswered.set(worker, sent);
-    worker.onHandoffReply = (taken) => {
+    worker.onHandoffReply.set(port, (taken) => {
       const connection = sent.shift();
       if (!connection) return;
       if (taken) connection.close();
@@ -57,7 +64,7 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
         worker.closedReported++;
         handOff(connection);
       }
-    };
+    });
     // A dead worker's last replies may be read in the same turn of the loop as its exit: they are
     // handled before the check phase. (Not on 'disconnect': node defers it while a descriptor it
     // sent waits for the dead worker's acknowledgement, which never comes.)
@@ -72,9 +79,9 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
     }));
   };
 
-  const handle = await bindRawHandle(config.host, config.port);
+  const handle = await bindRawHandle(at.host, at.port);
   const port = boundPort(handle);
-  listenRaw(handle, config.backlog, config.host, port);
+  listenRaw(handle, config.backlog, at.host, port);
   handle.onconnection = (status, connection) => {
     // A failed accept (EMFILE...) is retried by libuv on the next readiness event.
     if (status === 0 && connection) handOff(connection);
@@ -82,7 +89,7 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
 
   return {
     mode: 'handoff',
-    host: config.host,
+    host: at.host,
     port,
     handleForWorker: () => undefined,
     add(worker) {

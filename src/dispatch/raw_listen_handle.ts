@@ -9,6 +9,8 @@ import { describeListenError } from '../errors.ts';
 /** An accepted connection's handle, to send to a worker (child.send's 'net.Native' kind) and close. */
 export interface RawConnectionHandle {
   close(): void;
+  /** The client's address (a TCP handle's; absent on other kinds). */
+  getpeername?(out: { address?: string; port?: number }): number;
 }
 
 export interface RawListenHandle {

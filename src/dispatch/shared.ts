@@ -5,16 +5,15 @@
 // would accept connections nobody answers), yet it must keep it to hand to respawned workers.
 // So it holds a bound, not-yet-listening raw handle, as node's cluster does; workers call
 // listen() on their copy.
-import type { ServeConfig } from '../config.ts';
-import type { Dispatch } from './dispatch.ts';
+import type { Dispatch, ListenAddress } from './dispatch.ts';
 import { probeFreePort } from './port_probe.ts';
 import { bindRawHandle, boundPort } from './raw_listen_handle.ts';
 
-export async function openShared(config: ServeConfig): Promise<Dispatch> {
-  const { host } = config;
+export async function openShared(at: ListenAddress): Promise<Dispatch> {
+  const { host } = at;
   // The raw handle binds with SO_REUSEADDR and does not listen, so binding succeeds even where a
   // server is listening already; only the workers' listen() would fail. Ask first.
-  const port = await probeFreePort(host, config.port);
+  const port = await probeFreePort(host, at.port);
   const handle = await bindRawHandle(host, port);
   return {
     mode: 'shared',

@@ -1,5 +1,5 @@
 // Every message that crosses the supervisor↔worker IPC channel, defined once.
-import type { ServeConfig } from '../config.ts';
+import type { DispatchMode, ServeConfig } from '../config.ts';
 
 /** What a worker needs to start: the config plus who it is. */
 export interface WorkerStart {
@@ -13,8 +13,14 @@ export interface WorkerStart {
 export type SupervisorMessage =
   /** With shared dispatch the listening handle travels with this message. */
   | WorkerStart
-  /** handoff dispatch: one accepted connection travels with this message. */
-  | { t: 'connection' }
+  /** handoff dispatch: one accepted connection for `port` travels with this message. */
+  | { t: 'connection'; port: number }
+  /**
+   * The answer to a worker's `listen`: how its server gets this port's connections. shared: the
+   * listening handle travels with this message; reuseport: the worker binds `port` itself;
+   * handoff: connections come as `connection` messages. `error`: the port cannot be served.
+   */
+  | { t: 'listen-reply'; seq: number; mode: DispatchMode; host: string; port: number; error?: { message: string; code: string } }
   /** Stop accepting, finish in-flight requests, exit. */
   | { t: 'drain' }
   | { t: 'stats-request'; seq: number };
@@ -40,7 +46,9 @@ export type WorkerMessage =
    * handoff: the reply to each `connection`, in the order they arrived. `taken`: the worker owns it
    * now, the supervisor closes its copy. `declined` (draining): the supervisor gives it to another.
    */
-  | { t: 'handoff-reply'; taken: boolean }
+  | { t: 'handoff-reply'; port: number; taken: boolean }
+  /** The APP called listen() for host:port (port 0: any; the supervisor picks one for all workers). */
+  | { t: 'listen'; seq: number; host: string; port: number }
   /** handoff: connections handed to this worker that have since closed (batched). */
   | { t: 'closed'; count: number }
   /** A line for the supervisor's error log (access records dropped, say). */

@@ -13,6 +13,7 @@ import { EventQueue } from './event_queue.ts';
 import { listenForSignals, SIGNAL_MEANINGS, type SupervisorSignal } from './signals.ts';
 import { WorkerProcess, type WorkerExit } from './worker_process.ts';
 import { LogDaemon } from '../logd/supervisor_side.ts';
+import { AppPorts } from './app_ports.ts';
 
 type SupervisorEvent =
   | { type: 'signal'; signal: SupervisorSignal }
@@ -40,6 +41,8 @@ export class Supervisor {
   readonly #log: (line: string) => void;
   #state: State = 'running';
   #dispatch: Dispatch | undefined;
+  /** Ports the APP's own servers listen on besides --port (an admin server, say). */
+  #appPorts: AppPorts | undefined;
   #control: net.Server | undefined;
   #exitCode = 0;
   #stopping: Promise<void> | undefined;
@@ -78,6 +81,7 @@ export class Supervisor {
     this.#dispatch = await openDispatch(this.config);
     // Port 0 is resolved by the dispatch; every worker must use the port it found.
     this.config.port = this.#dispatch.port;
+    this.#appPorts = new AppPorts(this.config, this.#dispatch);
     this.#control = await openControlServer(this.config.controlPath, (request) => this.#request(request));
     if (this.config.accessLog !== null || this.config.errorLog !== '-') {
       this.#logd = await LogDaemon.start({ accessLog: this.config.accessLog, errorLog: this.config.errorLog, socketPath: this.#logSocket });
@@ -107,6 +111,7 @@ export class Supervisor {
     const worker = new WorkerProcess(slot, { config: this.config, logSocket: this.#logd ? this.#logSocket : null }, this.#dispatch!.handleForWorker());
     this.#workers.add(worker);
     worker.onNotice = (line) => this.#log(`worker ${slot}: ${line}`);
+    worker.onListen = (seq, host, port) => void this.#appPorts?.answer(worker, seq, host, port);
     worker.ready.then(() => this.#log(`worker ${slot} (pid ${worker.pid}) started`), () => {});
     void worker.exited.then((exit) => {
       this.#workers.delete(worker);
@@ -155,6 +160,7 @@ export class Supervisor {
 
   #onWorkerExit(worker: WorkerProcess, exit: WorkerExit): void {
     this.#dispatch?.remove(worker);
+    this.#appPorts?.remove(worker);
     const slot = worker.id;
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     // Expected: we asked it to drain (reload, stop), or it was replaced, or it never got a slot.
@@ -245,6 +251,7 @@ export class Supervisor {
       this.#slots[slot] = fresh;
       this.#dispatch!.add(fresh);
       this.#dispatch!.remove(old);
+      this.#appPorts?.remove(old);
       await old.drain(graceMs);
     }
     if (this.#state === 'reloading') {
@@ -265,6 +272,7 @@ export class Supervisor {
     // Stop accepting first (handoff closes its listener), then let every worker drain.
     this.#dispatch?.close();
     this.#dispatch = undefined;
+    this.#appPorts?.close();
     // Every process, including one a reload has started but not yet put in a slot.
     await Promise.all([...this.#workers].map((w) => w.drain(graceMs)));
     await this.#teardown();
@@ -279,6 +287,7 @@ export class Supervisor {
   async #teardown(): Promise<void> {
     for (const worker of this.#workers) worker.kill();
     this.#dispatch?.close();
+    this.#appPorts?.close();
     this.#control?.close();
     await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {

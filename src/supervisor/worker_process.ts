@@ -33,8 +33,10 @@ export class WorkerProcess {
   readonly ready: Promise<void>;
   /** Where the worker's notices go (the supervisor's error log). */
   onNotice: ((line: string) => void) | undefined;
-  /** handoff: the worker's reply to the oldest connection it has not answered for yet. */
-  onHandoffReply: ((taken: boolean) => void) | undefined;
+  /** handoff, per port: the worker's reply to the oldest connection it has not answered for yet. */
+  readonly onHandoffReply = new Map<number, (taken: boolean) => void>();
+  /** The APP in this worker asked to listen on host:port; the supervisor answers with `listen-reply`. */
+  onListen: ((seq: number, host: string, port: number) => void) | undefined;
   readonly exited: Promise<WorkerExit>;
 
   #statsWaiters = new Map<number, (stats: WorkerStats) => void>();
@@ -44,7 +46,8 @@ export class WorkerProcess {
     this.id = id;
     this.child = fork(WORKER_ENTRY, [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, HERD_WORKER_ID: String(id) },
+      // PORT: where herd serves, so an APP that reads it (as on every Node host) listens there.
+      env: { ...process.env, HERD_WORKER_ID: String(id), PORT: String(start.config.port) },
       serialization: 'json',
     });
     forwardLines(this.child.stdout!, process.stdout, `[worker ${id}] `);
@@ -72,7 +75,10 @@ export class WorkerProcess {
             this.#statsWaiters.delete(message.seq);
             break;
           case 'handoff-reply':
-            this.onHandoffReply?.(message.taken);
+            this.onHandoffReply.get(message.port)?.(message.taken);
+            break;
+          case 'listen':
+            this.onListen?.(message.seq, message.host, message.port);
             break;
           case 'closed':
             this.closedReported += message.count;

@@ -1,4 +1,5 @@
 // Loads the user's APP module in a worker and finds its request listener, or says plainly why not.
+// An APP that starts its own server needs no listener: see listen_takeover.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,24 +15,35 @@ export function resolveAppPath(app: string): string {
   return full;
 }
 
-export async function loadApp(appPath: string): Promise<Listener> {
-  const shown = path.relative(process.cwd(), appPath) || appPath;
-  let mod: { default?: unknown };
+export function shownAppPath(appPath: string): string {
+  return path.relative(process.cwd(), appPath) || appPath;
+}
+
+/** Imports APP (running its top level, which may call listen()); resolves with its default export. */
+export async function importApp(appPath: string): Promise<unknown> {
   try {
-    mod = (await import(pathToFileURL(appPath).href)) as { default?: unknown };
+    const mod = (await import(pathToFileURL(appPath).href)) as { default?: unknown };
+    return mod.default;
   } catch (err) {
-    throw new HerdError(`APP ${shown} threw while loading: ${oneLine(err)}`, 'APP_LOAD_FAILED');
+    throw new HerdError(`APP ${shownAppPath(appPath)} threw while loading: ${oneLine(err)}`, 'APP_LOAD_FAILED');
   }
-  const exported = mod.default;
-  if (exported === undefined) {
-    throw new HerdError(`APP ${shown} has no default export; export default a request listener (req, res) => { ... }`, 'APP_NO_DEFAULT');
-  }
+}
+
+/** The request listener in a default export (a function, an Express app, a Koa app). */
+export function listenerOf(appPath: string, exported: unknown): Listener {
+  const shown = shownAppPath(appPath);
   if (typeof exported === 'function') return exported as Listener;
   // A Koa app instance: its request listener is app.callback().
   if (typeof exported === 'object' && exported !== null && typeof (exported as { callback?: unknown }).callback === 'function') {
     return (exported as { callback(): Listener }).callback();
   }
   throw new HerdError(`APP ${shown} default export is ${describe(exported)}, not a request listener; export default a (req, res) function, an Express app or koa.callback()`, 'APP_BAD_EXPORT');
+}
+
+/** An Express app: a listener that needs node:http's req/res (req.app, res.send...), not the fast engine's. */
+export function isExpressApp(listener: Listener): boolean {
+  const app = listener as unknown as { handle?: unknown; set?: unknown; listen?: unknown };
+  return typeof app.handle === 'function' && typeof app.set === 'function' && typeof app.listen === 'function';
 }
 
 function describe(value: unknown): string {

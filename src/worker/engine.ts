@@ -9,7 +9,14 @@ export interface EngineOptions {
   keepAliveTimeoutMs: number;
   /** 0: no cap. */
   maxConnections: number;
+  /** 0: no limit. */
   bodyLimit: number;
+  /** A request body with no bytes for this long gets 408; 0 or absent: off. */
+  bodyTimeoutMs?: number;
+  /** A streaming response that moves no bytes for this long is cut; 0 or absent: off. */
+  idleTimeoutMs?: number;
+  /** One line per response herd cut by a timeout; absent: stderr. */
+  onCut?: (line: string) => void;
   /** Called once per finished response; absent when access logging is off. Must not throw. */
   onAccess?: (record: AccessRecord) => void;
 }
@@ -27,6 +34,8 @@ export interface Engine {
    * Does not close `server`; the caller stops accepting first.
    */
   drain(): Promise<void>;
+  /** Resolves when every connection is closed, upgraded ones (WebSockets) included; absent: drain's. */
+  allClosed?(): Promise<void>;
   /** Destroys every connection at once (after the grace time). */
   destroyAll(): void;
 }

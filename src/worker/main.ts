@@ -1,17 +1,25 @@
 // The worker cycle: wait for `start`, load the app, serve through the dispatch mode, answer stats,
 // drain on request. Runs in a child process forked by the supervisor; never started by hand.
+//
+// An APP is served one of two ways. It starts its own server(s): every listen() is taken over
+// (listen_takeover.ts) and each server is watched (server_watch.ts). Or it exports a request
+// listener: herd's engine serves it on the dispatch. If its top level did neither, it has
+// --startup-timeout to call listen() (after connecting to a database, say).
 import net from 'node:net';
 import { describeListenError, HerdError } from '../errors.ts';
 import type { ServeConfig } from '../config.ts';
 import type { SupervisorMessage, WorkerMessage, WorkerStart, WorkerStats } from '../supervisor/messages.ts';
 import type { Engine, EngineOptions } from './engine.ts';
-import { loadApp, oneLine, type Listener } from './app_loader.ts';
+import { importApp, isExpressApp, listenerOf, oneLine, shownAppPath, type Listener } from './app_loader.ts';
 import { createNodeEngine } from './node_engine.ts';
 import { createFastEngine } from '../http/engine.ts';
 import type { Handler } from '../http/types.ts';
 import { withStatic } from '../http/static/index.ts';
 import hello from './hello.ts';
 import { createLogClient, type LogClient } from '../logd/client.ts';
+import { appListenCalls, listenAsHerd, takeOverListen, type ListenReply } from './listen_takeover.ts';
+import { ServerWatch } from './server_watch.ts';
+import { appHandlesStopSignal, emitStopSignalToApp, holdAppSignalListeners } from './app_signals.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
 
@@ -19,16 +27,29 @@ const send = (message: WorkerMessage): void => {
   if (process.connected) process.send!(message);
 };
 
-// Ctrl-C reaches the whole process group; only the supervisor decides when a worker stops.
-process.on('SIGINT', () => {});
-process.on('SIGHUP', () => {});
+/** What the worker serves and drains: its engine, or each server the APP listen()ed. */
+interface Served {
+  server: net.Server;
+  connections(): number;
+  requests(): number;
+  drain(): Promise<void>;
+  allClosed(): Promise<void>;
+  destroyAll(): void;
+}
 
-let engine: Engine | undefined;
+let config: ServeConfig | undefined;
+const served: Served[] = [];
+let engineServer: net.Server | undefined;
 let log: LogClient | undefined;
-let listener: net.Server | undefined;
 let draining = false;
 let closedSinceReport = 0;
 let closedTimer: NodeJS.Timeout | undefined;
+let readySent = false;
+/** handoff: where connections for each port go. */
+const handoffTargets = new Map<number, (handle: unknown) => void>();
+const pendingListens = new Map<number, (reply: ListenReply, handle: unknown) => void>();
+let listenSeq = 0;
+let firstListening: (() => void) | undefined;
 
 process.on('message', (message: SupervisorMessage, handle?: unknown) => {
   switch (message.t) {
@@ -36,7 +57,11 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
       start(message, handle).catch(fatal);
       break;
     case 'connection':
-      acceptHandedOff(handle);
+      acceptHandedOff(message.port, handle);
+      break;
+    case 'listen-reply':
+      pendingListens.get(message.seq)?.(message, handle);
+      pendingListens.delete(message.seq);
       break;
     case 'drain':
       void drain();
@@ -49,9 +74,16 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
 
 // The supervisor is gone (killed -9, say): finish what we have and leave rather than serve unsupervised.
 process.on('disconnect', () => void drain());
-process.on('SIGTERM', () => void drain());
+// A stop signal, to this worker or to the whole process group (Ctrl-C, a container runtime):
+// drain, as when the supervisor asks. SIGHUP (the terminal closing) is the supervisor's to judge.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(signal, () => void drain());
+process.on('SIGHUP', () => {});
+// From here on, an APP's own SIGTERM/SIGINT handlers wait for the drain (app_signals.ts).
+holdAppSignalListeners();
 
 process.on('uncaughtException', (err) => {
+  // A port the supervisor could not serve reaches an app that does not handle 'error': its one line.
+  if (err instanceof HerdError) return sendThenExit({ t: 'fatal', message: err.message, code: err.code }, 1);
   sendThenExit({ t: 'fatal', message: `uncaught exception: ${err.stack ?? oneLine(err)}`, code: 'UNCAUGHT' }, 1);
 });
 
@@ -61,52 +93,151 @@ function sendThenExit(message: WorkerMessage, code: number): void {
   process.send!(message, () => process.exit(code));
 }
 
+function ready(): void {
+  if (readySent) return;
+  readySent = true;
+  send({ t: 'ready' });
+}
+
 async function start(message: WorkerStart, handle: unknown): Promise<void> {
-  const { config } = message;
-  const app = config.app === null ? (config.static ? null : (hello as Listener)) : await loadApp(config.app);
-  // --static: files first, the app (if any) for the rest. Portable, so it runs on either engine.
-  const handler = config.static ? (withStatic(config.static, app as Handler | null) as Listener) : app!;
-  if (message.logSocket && config.accessLog !== null) {
+  config = message.config;
+  const cfg = config;
+  if (message.logSocket && cfg.accessLog !== null) {
     log = createLogClient({
       socketPath: message.logSocket,
-      format: config.accessLogFormat,
-      bufferBytes: config.logBufferBytes,
+      format: cfg.accessLogFormat,
+      bufferBytes: cfg.logBufferBytes,
       onDropNotice: (dropped) => send({ t: 'notice', line: `access log: logd is behind; ${dropped} records dropped` }),
     });
   }
-  engine = await createEngine(config, handler);
+  if (cfg.app === null) return serveListener(cfg, cfg.static ? null : (hello as Listener), handle);
+  takeOverListen({
+    ask: askSupervisor,
+    defaultHost: cfg.host,
+    backlog: cfg.backlog,
+    onListening: (server) => adoptAppServer(cfg, server, message.id),
+    onHandoff: (port, deliver) => handoffTargets.set(port, deliver),
+  });
+  const listening = new Promise<void>((resolve) => (firstListening = resolve));
+  const exported = await importApp(cfg.app);
+  if (appListenCalls() === 0 && exported !== undefined) return serveListener(cfg, listenerOf(cfg.app, exported), handle);
+  // It listens (or will): ready once its first server does.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), cfg.startupTimeoutMs)));
+  const outcome = await Promise.race([listening, timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    const shown = shownAppPath(cfg.app);
+    const what = appListenCalls() > 0 ? 'called listen() but no server was listening' : 'did not call listen() and has no default export';
+    throw new HerdError(`APP ${shown} ${what} within ${cfg.startupTimeoutMs / 1000} s (--startup-timeout); start a server with app.listen(process.env.PORT), or export default a request listener (req, res) => { ... }`, 'APP_NO_SERVER');
+  }
+}
+
+/** The APP's own server listens on its share of a port: herd counts, times, logs and drains it. */
+function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number): void {
+  if (served.some((s) => s.server === server)) return;
+  const watch = new ServerWatch(server, {
+    requestTimeoutMs: cfg.requestTimeoutMs,
+    bodyTimeoutMs: cfg.bodyTimeoutMs,
+    idleTimeoutMs: cfg.idleTimeoutMs,
+    onAccess: log ? (record) => log!.access(record) : undefined,
+    onCut: (line) => console.error(`herd cut a response: ${line}`),
+  });
+  leaveBodiesToHerd(server);
+  server.on('connection', (socket: net.Socket) => {
+    if (cfg.dispatch === 'handoff') socket.once('close', reportClosed);
+  });
+  served.push({
+    server,
+    connections: () => watch.connections(),
+    requests: () => watch.requests(),
+    drain: () => watch.drainRequests(),
+    allClosed: () => watch.allClosed(),
+    destroyAll: () => watch.destroyAll(),
+  });
+  if (!readySent && cfg.engine === 'fast' && workerId === 1) {
+    send({ t: 'notice', line: 'APP starts its own server, which runs on node:http: --engine fast applies only to an APP that exports a request listener; use --engine node' });
+  }
+  firstListening?.();
+  ready();
+}
+
+/**
+ * node:http's own requestTimeout (300 s by default) would cut a slow upload, and its default
+ * headersTimeout is not herd's; herd's --body-timeout and --request-timeout bound those. A value
+ * the app set itself is left alone.
+ */
+function leaveBodiesToHerd(server: net.Server): void {
+  const s = server as net.Server & { requestTimeout?: number; headersTimeout?: number };
+  if (s.requestTimeout === 300_000) s.requestTimeout = 0;
+  if (s.headersTimeout === 60_000 && config) s.headersTimeout = config.headersTimeoutMs;
+}
+
+function askSupervisor(host: string, port: number): Promise<{ reply: ListenReply; handle: unknown }> {
+  const seq = ++listenSeq;
+  return new Promise((resolve) => {
+    pendingListens.set(seq, (reply, handle) => resolve({ reply, handle }));
+    send({ t: 'listen', seq, host, port });
+  });
+}
+
+/** A default-export APP (or the built-in one) on herd's engine, on the main dispatch. */
+async function serveListener(cfg: ServeConfig, app: Listener | null, handle: unknown): Promise<void> {
+  // --static: files first, the app (if any) for the rest. Portable, so it runs on either engine.
+  const handler = cfg.static ? (withStatic(cfg.static, app as Handler | null) as Listener) : app!;
+  if (cfg.engine === 'fast' && app !== null && isExpressApp(app)) {
+    throw new HerdError(`APP ${shownAppPath(cfg.app!)} is an Express app, which needs node:http's request and response: run it with --engine node (the default for an APP)`, 'APP_NEEDS_NODE');
+  }
+  const engine = createEngine(cfg, handler);
   const server = engine.server;
-  if (config.dispatch === 'handoff') {
-    send({ t: 'ready' });
+  engineServer = server;
+  listenAsHerd(server);
+  served.push({
+    server,
+    connections: () => engine.connections(),
+    requests: () => engine.requests(),
+    drain: () => engine.drain(),
+    allClosed: () => (engine.allClosed ? engine.allClosed() : engine.drain()),
+    destroyAll: () => engine.destroyAll(),
+  });
+  if (cfg.dispatch === 'handoff') {
+    handoffTargets.set(cfg.port, (connection) => {
+      const socket = connection instanceof net.Socket ? connection : new net.Socket({ handle: connection as never });
+      socket.once('close', reportClosed);
+      server.emit('connection', socket);
+    });
+    ready();
     return;
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    if (config.dispatch === 'shared') {
+    if (cfg.dispatch === 'shared') {
       if (!handle) return reject(new HerdError('shared dispatch: the supervisor sent no listening socket'));
-      server.listen(handle as net.Server, config.backlog, resolve);
+      server.listen(handle as net.Server, cfg.backlog, resolve);
     } else {
-      server.listen({ host: config.host, port: config.port, reusePort: true, backlog: config.backlog }, resolve);
+      server.listen({ host: cfg.host, port: cfg.port, reusePort: true, backlog: cfg.backlog }, resolve);
     }
   }).catch((err: NodeJS.ErrnoException) => {
-    throw err.code ? describeListenError(err, config.host, config.port) : err;
+    throw err.code ? describeListenError(err, cfg.host, cfg.port) : err;
   });
   // Accept errors (EMFILE...) after listening must not kill the worker; node retries on the next event.
   server.on('error', (err) => console.error(`listener error: ${oneLine(err)}`));
-  listener = server;
-  send({ t: 'ready' });
+  ready();
 }
 
-async function createEngine(config: ServeConfig, handler: Listener): Promise<Engine> {
+function createEngine(cfg: ServeConfig, handler: Listener): Engine {
   const options: EngineOptions = {
-    requestTimeoutMs: config.requestTimeoutMs,
-    headersTimeoutMs: config.headersTimeoutMs,
-    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-    maxConnections: config.maxConnections,
-    bodyLimit: config.bodyLimit,
+    requestTimeoutMs: cfg.requestTimeoutMs,
+    headersTimeoutMs: cfg.headersTimeoutMs,
+    keepAliveTimeoutMs: cfg.keepAliveTimeoutMs,
+    maxConnections: cfg.maxConnections,
+    bodyLimit: cfg.bodyLimit,
+    bodyTimeoutMs: cfg.bodyTimeoutMs,
+    idleTimeoutMs: cfg.idleTimeoutMs,
+    onCut: (line) => console.error(`herd cut a response: ${line}`),
     onAccess: log ? (record) => log!.access(record) : undefined,
   };
-  return config.engine === 'fast'
+  return cfg.engine === 'fast'
     ? createFastEngine(handler as Handler, options)
     : createNodeEngine(handler as Parameters<typeof createNodeEngine>[0], options);
 }
@@ -117,18 +248,18 @@ async function createEngine(config: ServeConfig, handler: Listener): Promise<Eng
  * replying) was never read here. Declined: closing our copy leaves the connection open, the
  * supervisor holds another.
  */
-function acceptHandedOff(handle: unknown): void {
+function acceptHandedOff(port: number, handle: unknown): void {
+  const deliver = handoffTargets.get(port);
   // Replies are matched to connections by order, so every message gets one, even without a handle.
-  const taken = Boolean(handle) && engine !== undefined && !draining;
-  send({ t: 'handoff-reply', taken });
+  const taken = Boolean(handle) && deliver !== undefined && !draining;
+  send({ t: 'handoff-reply', port, taken });
   if (!handle) return;
-  const socket = handle instanceof net.Socket ? handle : new net.Socket({ handle: handle as never, readable: taken, writable: taken });
   if (!taken) {
-    socket.destroy();
+    if (handle instanceof net.Socket) handle.destroy();
+    else (handle as { close?(): void }).close?.();
     return;
   }
-  socket.once('close', reportClosed);
-  engine!.server.emit('connection', socket);
+  deliver!(handle);
 }
 
 /** Least-connections needs the supervisor to know how many handed-off connections are still open. */
@@ -143,25 +274,55 @@ function reportClosed(): void {
 
 function stats(): WorkerStats {
   const cpu = process.cpuUsage();
+  let connections = 0;
+  let requests = 0;
+  for (const s of served) {
+    connections += s.connections();
+    requests += s.requests();
+  }
   return {
     pid: process.pid,
-    connections: engine?.connections() ?? 0,
-    requests: engine?.requests() ?? 0,
+    connections,
+    requests,
     rss: process.memoryUsage.rss(),
     cpuMicros: cpu.user + cpu.system,
     logDropped: log?.dropped() ?? 0,
   };
 }
 
+/**
+ * Stop accepting; let in-flight requests finish; flush the access log; then run the APP's own
+ * SIGTERM handlers (its database pool closes after the last request that needed it); WebSockets
+ * and other upgraded connections get what is left of --grace, then are closed.
+ */
 async function drain(): Promise<void> {
   if (draining) return;
   draining = true;
-  listener?.close();
-  if (engine) await engine.drain();
+  const graceMs = (config?.graceSeconds ?? 30) * 1000;
+  // Leave before the supervisor's SIGKILL at --grace, so herd closes what is open, not the kernel.
+  const deadline = Date.now() + graceMs - Math.min(1000, graceMs / 10);
+  const until = <T>(work: Promise<T>): Promise<T | void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  };
+  for (const s of served) if (s.server.listening) s.server.close();
+  handoffTargets.clear();
+  await until(Promise.all(served.map((s) => s.drain())));
   // Every access line of the requests just finished reaches logd before the worker leaves.
-  if (log) await log.flush(LOG_FLUSH_TIMEOUT_MS);
+  if (log) await log.flush(Math.min(LOG_FLUSH_TIMEOUT_MS, Math.max(0, deadline - Date.now())));
   if (closedTimer) clearTimeout(closedTimer);
-  sendThenExit({ t: 'closed', count: closedSinceReport }, 0);
+  const appStops = appHandlesStopSignal();
+  // The app's handler may call process.exit(): everything herd owes is done by now.
+  if (appStops) await until(emitStopSignalToApp());
+  await until(Promise.all(served.map((s) => s.allClosed())));
+  for (const s of served) s.destroyAll();
+  if (!appStops) return sendThenExit({ t: 'closed', count: closedSinceReport }, 0);
+  // The app's handlers may still be closing things (a pool.end(callback)): leave when its event
+  // loop is empty, as a Node process does, or at the deadline.
+  log?.close();
+  setTimeout(() => process.exit(0), Math.max(0, deadline - Date.now())).unref();
+  if (process.connected) process.send!({ t: 'closed', count: closedSinceReport }, () => process.disconnect());
 }
 
 function fatal(err: unknown): void {

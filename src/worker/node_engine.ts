@@ -1,38 +1,23 @@
 // The `node` engine: node:http, so Express, Koa, Fastify and any request listener run unchanged.
-// herd adds what node:http leaves to the app: a bound on a handler that never answers, a 500 for a
-// handler that throws or rejects (instead of a dead worker), drain on request, and access records.
+// herd adds what node:http leaves to the app: the rules node:http lets through (a second Host, an
+// HTTP/1.0 body framed by Transfer-Encoding: 400), --body-limit (413, only when given), a 500 for a
+// handler that throws or rejects (instead of a dead worker), and, through ServerWatch, the
+// timeouts, drain and access records.
 import http from 'node:http';
-import type net from 'node:net';
 import type { Engine, EngineOptions } from './engine.ts';
+import { ServerWatch } from './server_watch.ts';
 
 export function createNodeEngine(handler: http.RequestListener, options: EngineOptions): Engine {
-  const sockets = new Set<net.Socket>();
-  const inFlight = new Set<http.ServerResponse>();
-  let served = 0;
-  let draining = false;
-  let drained: (() => void) | undefined;
-
+  const bodyLimit = options.bodyLimit;
   const server = http.createServer(
     {
-      requestTimeout: 0, // herd's own response timer below covers the whole exchange
+      requestTimeout: 0, // herd's watch bounds bodies (--body-timeout) and responses (--request-timeout)
       headersTimeout: options.headersTimeoutMs,
       keepAliveTimeout: options.keepAliveTimeoutMs,
     },
     (req, res) => {
-      const started = Date.now();
-      const writtenBefore = req.socket.bytesWritten;
-      if (draining) res.setHeader('Connection', 'close');
-      const timer = setTimeout(() => respondTimeout(res), options.requestTimeoutMs);
-      inFlight.add(res);
-      res.once('close', () => {
-        inFlight.delete(res);
-        clearTimeout(timer);
-        if (res.writableFinished) {
-          served++;
-          if (options.onAccess) options.onAccess(accessRecord(req, res, started, writtenBefore));
-        }
-        if (draining) closeIdleSoon();
-      });
+      const refused = refusal(req, bodyLimit);
+      if (refused !== 0) return refuse(res, refused);
       try {
         const result = handler(req, res) as unknown;
         if (isThenable(result)) result.then(undefined, (err: unknown) => failRequest(res, err));
@@ -42,47 +27,53 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     },
   );
   if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
-  server.on('connection', (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      if (draining && sockets.size === 0) drained?.();
-    });
-  });
   // Malformed requests: node answers 400 itself when we do not listen; keep that, but never crash.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
-
-  let idleTimer: NodeJS.Immediate | undefined;
-  function closeIdleSoon(): void {
-    // After a response finishes its socket becomes idle on the next tick; close it then.
-    idleTimer ??= setImmediate(() => {
-      idleTimer = undefined;
-      server.closeIdleConnections();
-    });
-  }
-
+  const watch = new ServerWatch(server, {
+    requestTimeoutMs: options.requestTimeoutMs,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 0,
+    idleTimeoutMs: options.idleTimeoutMs ?? 0,
+    onAccess: options.onAccess,
+    onCut: options.onCut ?? ((line) => console.error(`herd cut a response: ${line}`)),
+  });
   return {
     server,
-    connections: () => sockets.size,
-    requests: () => served,
-    drain() {
-      draining = true;
-      // Responses not started yet tell their clients this connection ends with them.
-      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
-      server.closeIdleConnections();
-      if (sockets.size === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        drained = resolve;
-      });
-    },
-    destroyAll() {
-      for (const socket of sockets) socket.destroy();
-    },
+    connections: () => watch.connections(),
+    requests: () => watch.requests(),
+    drain: () => watch.drainRequests(),
+    allClosed: () => watch.allClosed(),
+    destroyAll: () => watch.destroyAll(),
   };
+}
+
+/**
+ * 400 for what llhttp lets through and a strict server refuses: a second Host (RFC 9112 3.2) and
+ * Transfer-Encoding on HTTP/1.0 (RFC 9112 6.1, a smuggling vector); 413 for a declared body over
+ * --body-limit. 0: the request may go to the app. (A chunked body over the limit is the app's to bound.)
+ */
+function refusal(req: http.IncomingMessage, bodyLimit: number): number {
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  if (hosts > 1) return 400;
+  if (req.httpVersionMinor === 0 && req.httpVersionMajor === 1 && req.headers['transfer-encoding'] !== undefined) return 400;
+  if (bodyLimit > 0) {
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > bodyLimit) return 413;
+  }
+  return 0;
+}
+
+function refuse(res: http.ServerResponse, status: number): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain', Connection: 'close' });
+  res.end(`${http.STATUS_CODES[status]}\n`);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -98,36 +89,4 @@ function failRequest(res: http.ServerResponse, err: unknown): void {
   }
   res.writeHead(500, { 'Content-Type': 'text/plain', Connection: 'close' });
   res.end('Internal Server Error\n');
-}
-
-/** The handler did not finish in time: 503 (as Go's TimeoutHandler) and close, or cut if it had started. */
-function respondTimeout(res: http.ServerResponse): void {
-  if (res.writableEnded) return;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(503, { 'Content-Type': 'text/plain', Connection: 'close' });
-  res.end('Service Unavailable: the request timed out\n');
-}
-
-/** What the socket carried for this response, minus its head: nginx's $body_bytes_sent. */
-function bodyBytesSent(req: http.IncomingMessage, res: http.ServerResponse, writtenBefore: number): number {
-  const head = (res as unknown as { _header: string | null })._header;
-  return Math.max(0, req.socket.bytesWritten - writtenBefore - (head ? Buffer.byteLength(head, 'latin1') : 0));
-}
-
-function accessRecord(req: http.IncomingMessage, res: http.ServerResponse, started: number, writtenBefore: number) {
-  return {
-    remote: req.socket.remoteAddress ?? '-',
-    time: started,
-    method: req.method ?? '-',
-    url: req.url ?? '-',
-    httpVersion: req.httpVersion,
-    status: res.statusCode,
-    bytes: bodyBytesSent(req, res, writtenBefore),
-    referer: req.headers.referer,
-    userAgent: req.headers['user-agent'],
-    durationMs: Date.now() - started,
-  };
 }

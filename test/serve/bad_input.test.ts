@@ -57,6 +57,11 @@ test('unknown flag, bad values, too many apps', async () => {
   await refuses(['--dispatch', 'magic'], 2, /--dispatch must be one of reuseport, shared, handoff, not 'magic'/);
   await refuses(['--engine', 'turbo'], 2, /--engine must be one of fast, node/);
   await refuses(['--grace', 'soon'], 2, /--grace must be a number of seconds/);
+  // A timer holds 2^31-1 ms; more used to fire after 1 ms.
+  for (const flag of ['--request-timeout', '--idle-timeout', '--body-timeout', '--grace']) {
+    await refuses([flag, '3000000'], 2, new RegExp(`${flag} 3000000 is too long: at most 2147483 seconds \\(0 turns it off\\)`));
+  }
+  await refuses(['--handoff', 'random'], 2, /--handoff must be one of rr, least, sticky/);
   await refuses(['a.js', 'b.js'], 2, /takes one APP/);
   const r = await runHerd(['frobnicate']);
   assert.equal(r.code, 2);
@@ -68,7 +73,7 @@ test('APP missing, throwing on import, without a usable default export', async (
   const common = ['--port', '0', '--workers', '2', '--control', control];
   await refuses(['no/such/app.js', ...common], 1, /APP no\/such\/app\.js not found/);
   await refuses([fixture('throws_on_import.js'), ...common], 1, /APP .*throws_on_import\.js threw while loading: Error: cannot connect to the database/);
-  await refuses([fixture('no_default.js'), ...common], 1, /APP .*no_default\.js has no default export/);
+  await refuses([fixture('no_default.js'), ...common, '--startup-timeout', '1'], 1, /APP .*no_default\.js did not call listen\(\) and has no default export within 1 s \(--startup-timeout\); start a server with app\.listen\(process\.env\.PORT\)/);
   await refuses([fixture('default_not_function.js'), ...common], 1, /default export is an object, not a request listener/);
 });
 

@@ -1,0 +1,221 @@
+// herd's bookkeeping on one node:http server, the node engine's own or one an APP started and
+// listen()ed itself: connections and requests counted, access records, the three timeouts that
+// fit streaming, and drain. It adds no 'upgrade' listener (that would change what node does with
+// an upgrade request) and never replaces the app's 'request' listeners: it goes first.
+//
+// Timeouts are checked by one sweep over the requests in flight, not a timer per request:
+// - a request body that moves no bytes for bodyTimeoutMs gets 408 (or is cut once answered);
+// - a response whose head is not sent requestTimeoutMs after the body arrived gets 503;
+// - a response whose head is sent and that moves no bytes for idleTimeoutMs is cut (an SSE stream
+//   or a slow download that moves bytes lives as long as it moves them).
+// Each cut is one line, once.
+import http from 'node:http';
+import type net from 'node:net';
+import type { AccessRecord } from '../logd/access_record.ts';
+
+export interface WatchOptions {
+  requestTimeoutMs: number;
+  bodyTimeoutMs: number;
+  idleTimeoutMs: number;
+  onAccess?: (record: AccessRecord) => void;
+  /** One line per response herd cut. */
+  onCut: (line: string) => void;
+}
+
+/** One request in flight and what the sweep needs to judge it. */
+class Exchange {
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly started: number;
+  readonly writtenBefore: number;
+  /** From when the request timeout counts: the request's start, then each sweep that saw its body still arriving. */
+  waitingSince: number;
+  lastMoved: number;
+  lastBytes = -1;
+  constructor(req: http.IncomingMessage, res: http.ServerResponse, now: number, writtenBefore: number) {
+    this.req = req;
+    this.res = res;
+    this.started = now;
+    this.waitingSince = now;
+    this.lastMoved = now;
+    this.writtenBefore = writtenBefore;
+  }
+}
+
+export class ServerWatch {
+  readonly #server: net.Server;
+  readonly #options: WatchOptions;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #inFlight = new Set<Exchange>();
+  #served = 0;
+  #draining = false;
+  #sweeper: NodeJS.Timeout | undefined;
+  readonly #sweepEveryMs: number;
+  #idleTimer: NodeJS.Immediate | undefined;
+  #settled: (() => void)[] = [];
+
+  constructor(server: net.Server, options: WatchOptions) {
+    this.#server = server;
+    this.#options = options;
+    const shortest = Math.min(...[options.requestTimeoutMs, options.bodyTimeoutMs, options.idleTimeoutMs].filter((t) => t > 0), 4000);
+    this.#sweepEveryMs = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    server.on('connection', (socket: net.Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => {
+        this.#sockets.delete(socket);
+        if (this.#draining) this.#checkSettled();
+      });
+    });
+    if (isHttpServer(server)) server.prependListener('request', (req, res) => this.#onRequest(req, res));
+  }
+
+  connections(): number {
+    return this.#sockets.size;
+  }
+
+  requests(): number {
+    return this.#served;
+  }
+
+  #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // bytesWritten sums what is queued: read it only when the access log needs it.
+    const exchange = new Exchange(req, res, Date.now(), this.#options.onAccess ? req.socket.bytesWritten : 0);
+    if (this.#draining) res.setHeader('Connection', 'close');
+    this.#inFlight.add(exchange);
+    this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEveryMs).unref();
+    res.once('close', () => {
+      this.#inFlight.delete(exchange);
+      if (res.writableFinished) {
+        this.#served++;
+        if (this.#options.onAccess) this.#options.onAccess(accessRecord(exchange));
+      }
+      if (this.#draining) this.#closeIdleSoon();
+    });
+  }
+
+  #sweep(): void {
+    if (this.#inFlight.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+      return;
+    }
+    const now = Date.now();
+    const { requestTimeoutMs, bodyTimeoutMs, idleTimeoutMs } = this.#options;
+    for (const x of this.#inFlight) {
+      const socket = x.req.socket;
+      const bytes = socket.bytesRead + socket.bytesWritten;
+      if (bytes !== x.lastBytes) {
+        x.lastBytes = bytes;
+        x.lastMoved = now;
+      }
+      const idle = now - x.lastMoved;
+      if (!x.req.complete) {
+        x.waitingSince = now;
+        if (bodyTimeoutMs > 0 && idle >= bodyTimeoutMs) this.#cut(x, 408, `no request body bytes for ${seconds(idle)} s (--body-timeout)`);
+      } else if (!x.res.headersSent) {
+        if (requestTimeoutMs > 0 && now - x.waitingSince >= requestTimeoutMs) this.#cut(x, 503, `no response head within ${seconds(now - x.waitingSince)} s (--request-timeout)`);
+      } else if (idleTimeoutMs > 0 && idle >= idleTimeoutMs) {
+        this.#cut(x, 0, `the response moved no bytes for ${seconds(idle)} s (--idle-timeout)`);
+      }
+    }
+  }
+
+  /** Answers `status` when nothing was sent yet (and closes), else cuts the connection. */
+  #cut(x: Exchange, status: number, why: string): void {
+    this.#inFlight.delete(x);
+    const { req, res } = x;
+    const answered = status !== 0 && !res.headersSent && !res.writableEnded;
+    this.#options.onCut(`${req.method} ${req.url} from ${req.socket.remoteAddress ?? '-'}: ${answered ? status : 'connection closed'}: ${why}`);
+    if (!answered) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(status, { 'Content-Type': 'text/plain', Connection: 'close' });
+    res.end(status === 408 ? 'Request Timeout\n' : 'Service Unavailable: the request timed out\n');
+  }
+
+  #closeIdleSoon(): void {
+    // After a response finishes its socket becomes idle on the next tick; close it then.
+    this.#idleTimer ??= setImmediate(() => {
+      this.#idleTimer = undefined;
+      closeIdle(this.#server);
+      this.#checkSettled();
+    });
+  }
+
+  /**
+   * Graceful stop of what is accepted: requests in flight finish with `Connection: close`, idle
+   * keep-alive connections close now. Resolves when no request is in flight and only upgraded
+   * connections (WebSockets) are left; those are the app's to close, or destroyAll's.
+   */
+  drainRequests(): Promise<void> {
+    this.#draining = true;
+    for (const x of this.#inFlight) if (!x.res.headersSent) x.res.setHeader('Connection', 'close');
+    closeIdle(this.#server);
+    return new Promise((resolve) => {
+      this.#settled.push(resolve);
+      this.#checkSettled();
+    });
+  }
+
+  /** Resolves when every connection is closed, upgraded ones included. */
+  allClosed(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.#sockets.size === 0) resolve();
+        else setTimeout(check, 20).unref();
+      };
+      check();
+    });
+  }
+
+  #checkSettled(): void {
+    if (this.#settled.length === 0 || this.#inFlight.size > 0) return;
+    for (const socket of this.#sockets) if (!isUpgraded(socket)) return;
+    for (const resolve of this.#settled.splice(0)) resolve();
+  }
+
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+}
+
+function isHttpServer(server: net.Server): server is http.Server {
+  return typeof (server as http.Server).closeIdleConnections === 'function';
+}
+
+function closeIdle(server: net.Server): void {
+  if (isHttpServer(server)) server.closeIdleConnections();
+}
+
+/** node:http drops its parser from a socket it handed to an 'upgrade' listener. */
+function isUpgraded(socket: net.Socket): boolean {
+  const s = socket as net.Socket & { parser?: unknown; _httpMessage?: unknown };
+  return s.parser == null && s._httpMessage == null;
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
+}
+
+/** What the socket carried for this response, minus its head: nginx's $body_bytes_sent. */
+function bodyBytesSent(x: Exchange): number {
+  const head = (x.res as unknown as { _header: string | null })._header;
+  return Math.max(0, x.req.socket.bytesWritten - x.writtenBefore - (head ? Buffer.byteLength(head, 'latin1') : 0));
+}
+
+function accessRecord(x: Exchange): AccessRecord {
+  const { req, res } = x;
+  return {
+    remote: req.socket.remoteAddress ?? '-',
+    time: x.started,
+    method: req.method ?? '-',
+    url: req.url ?? '-',
+    httpVersion: req.httpVersion,
+    status: res.statusCode,
+    bytes: bodyBytesSent(x),
+    referer: req.headers.referer,
+    userAgent: req.headers['user-agent'],
+    durationMs: Date.now() - x.started,
+  };
+}
