@@ -16,6 +16,7 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
       keepAliveTimeout: options.keepAliveTimeoutMs,
     },
     (req, res) => {
+      watch.track(req, res);
       const refused = refusal(req, bodyLimit);
       if (refused !== 0) return refuse(res, refused);
       try {
@@ -34,6 +35,7 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   const watch = new ServerWatch(server, {
+    tracksItself: true,
     requestTimeoutMs: options.requestTimeoutMs,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 0,
     idleTimeoutMs: options.idleTimeoutMs ?? 0,

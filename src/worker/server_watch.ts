@@ -20,6 +20,11 @@ export interface WatchOptions {
   onAccess?: (record: AccessRecord) => void;
   /** One line per response herd cut. */
   onCut: (line: string) => void;
+  /**
+   * The server's request listener calls track() itself (the node engine's does, so each request
+   * is one listener call: node's emit copies its listener array when there are two).
+   */
+  tracksItself?: boolean;
 }
 
 /** One request in flight and what the sweep needs to judge it. */
@@ -66,7 +71,7 @@ export class ServerWatch {
         if (this.#draining) this.#checkSettled();
       });
     });
-    if (isHttpServer(server)) server.prependListener('request', (req, res) => this.#onRequest(req, res));
+    if (isHttpServer(server) && !options.tracksItself) server.prependListener('request', (req, res) => this.track(req, res));
   }
 
   connections(): number {
@@ -77,7 +82,8 @@ export class ServerWatch {
     return this.#served;
   }
 
-  #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  /** A request arrived: count it, time it, log it when done. */
+  track(req: http.IncomingMessage, res: http.ServerResponse): void {
     // bytesWritten sums what is queued: read it only when the access log needs it.
     const exchange = new Exchange(req, res, Date.now(), this.#options.onAccess ? req.socket.bytesWritten : 0);
     if (this.#draining) res.setHeader('Connection', 'close');

@@ -1,0 +1,185 @@
+// npm run bench:peers — the same Express app (it calls app.listen(PORT) itself) under herd
+// (reuseport, handoff), PM2 cluster mode and node's cluster (SCHED_RR, SCHED_NONE), 2 workers each,
+// in one run with interleaved rounds. Per server: CPU µs per request of its whole process tree
+// (utime+stime from /proc) keep-alive and connection-per-request, requests/s, RSS of the tree,
+// and the failed requests across a rolling reload under connection-per-request load.
+// Environment: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3).
+import { execFile, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { processTree, treeCpuMicros } from '../src/lab/process_cpu.ts';
+import { freePort } from '../src/lab/ports.ts';
+import { spawnGroup, stopGroup } from '../src/lab/process_group.ts';
+import { median } from './support/median.ts';
+import { requireWrk, runWrk } from './support/wrk.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const HOST = '127.0.0.1';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const APP = path.join(ROOT, 'test/fixtures/apps/express_hello.js');
+const NODE = process.execPath;
+
+interface Peer {
+  id: string;
+  start(port: number, dir: string): ChildProcess;
+  /** Starts a rolling reload of the running server. */
+  reload(child: ChildProcess, dir: string): void;
+}
+
+const herd = (dispatch: string): Peer => ({
+  id: `herd ${dispatch}`,
+  start: (port, dir) => spawnGroup(NODE, [path.join(ROOT, 'src/cli/herd.ts'), 'serve', APP, '--workers', '2', '--dispatch', dispatch, '--host', HOST, '--port', String(port), '--control', path.join(dir, 'herd.sock')]),
+  reload: (child) => process.kill(child.pid!, 'SIGHUP'),
+});
+
+const cluster = (policy: 'rr' | 'none'): Peer => ({
+  id: `node cluster SCHED_${policy.toUpperCase()}`,
+  start: (port) => withEnv({ PORT: String(port), HOST, NODE_CLUSTER_SCHED_POLICY: policy }, () => spawnGroup(NODE, [path.join(ROOT, 'test/fixtures/apps/cluster_primary.js'), APP, '2'])),
+  reload: (child) => process.kill(child.pid!, 'SIGHUP'),
+});
+
+const PM2 = path.join(ROOT, 'node_modules/pm2/bin');
+const pm2: Peer = {
+  id: 'PM2 cluster mode',
+  // pm2-runtime keeps its daemon in the foreground process, so the workers are in its tree.
+  start: (port, dir) => withEnv({ PORT: String(port), HOST, PM2_HOME: path.join(dir, 'pm2') }, () => spawnGroup(NODE, [path.join(PM2, 'pm2-runtime'), 'start', APP, '-i', '2', '--name', 'bench'])),
+  reload: (_child, dir) => void execFile(NODE, [path.join(PM2, 'pm2'), 'reload', 'bench'], { env: { ...process.env, PM2_HOME: path.join(dir, 'pm2') } }),
+};
+
+const PEERS: Peer[] = [herd('reuseport'), herd('handoff'), pm2, cluster('rr'), cluster('none')];
+
+function withEnv<T>(vars: Record<string, string>, run: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return run();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+async function answers(url: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(url);
+      if (r.status === 200) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+function treeRssBytes(root: number): number {
+  let kb = 0;
+  for (const pid of processTree(root)) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return kb * 1024;
+}
+
+interface Row {
+  server: string;
+  keepAliveCpu: number;
+  keepAliveRps: number;
+  closeCpu: number;
+  closeRps: number;
+  rssMiB: number;
+  processes: number;
+  reloadFailed: number;
+  reloadRequests: number;
+}
+
+async function measure(peer: Peer, dir: string): Promise<Row> {
+  const port = await freePort(HOST);
+  const url = `http://${HOST}:${port}/`;
+  const child = peer.start(port, dir);
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  try {
+    await answers(url, 30_000).catch((err: Error) => {
+      throw new Error(`${peer.id}: ${err.message}\n${output}`);
+    });
+    const run = async (close: boolean) => {
+      await runWrk(url, { seconds: 1, connections: CONNECTIONS, close }); // JIT, connections
+      const before = treeCpuMicros(child.pid!);
+      const wrk = await runWrk(url, { seconds: SECONDS, connections: CONNECTIONS, close });
+      return { cpu: (treeCpuMicros(child.pid!) - before) / wrk.requests, rps: wrk.rps };
+    };
+    const keepAlive = await run(false);
+    const rssMiB = treeRssBytes(child.pid!) / 2 ** 20;
+    const processes = processTree(child.pid!).length;
+    const close = await run(true);
+    // A rolling reload 1.5 s into a connection-per-request run; every failed request counts.
+    const reloadRun = runWrk(url, { seconds: SECONDS + 2, connections: CONNECTIONS, close: true });
+    setTimeout(() => peer.reload(child, dir), 1500);
+    const reload = await reloadRun;
+    return {
+      server: peer.id, keepAliveCpu: keepAlive.cpu, keepAliveRps: keepAlive.rps, closeCpu: close.cpu, closeRps: close.rps,
+      rssMiB, processes, reloadFailed: reload.errors, reloadRequests: reload.requests,
+    };
+  } finally {
+    await stopGroup(child, 5000);
+  }
+}
+
+requireWrk();
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-peers-'));
+try {
+  console.log(
+    `bench:peers — the same Express app, 2 workers each; wrk -t1 -c${CONNECTIONS} -d${SECONDS}s; median of ${ROUNDS} interleaved round${ROUNDS === 1 ? '' : 's'}; ` +
+      `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Linux ${os.release()}, Node ${process.version}`,
+  );
+  const rounds: Row[][] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const rows: Row[] = [];
+    for (const peer of PEERS) {
+      const row = await measure(peer, dir);
+      console.log(`  round ${r + 1}: ${row.server}: keep-alive ${row.keepAliveCpu.toFixed(1)} µs, per connection ${row.closeCpu.toFixed(1)} µs, reload failed ${row.reloadFailed}`);
+      rows.push(row);
+    }
+    rounds.push(rows);
+  }
+  const rows = PEERS.map((peer, k) => {
+    const runs = rounds.map((round) => round[k]);
+    const m = (f: (r: Row) => number) => median(runs.map(f));
+    return {
+      server: peer.id, keepAliveCpu: m((r) => r.keepAliveCpu), keepAliveRps: m((r) => r.keepAliveRps), closeCpu: m((r) => r.closeCpu),
+      closeRps: m((r) => r.closeRps), rssMiB: m((r) => r.rssMiB), processes: runs[0].processes,
+      reloadFailed: runs.reduce((s, r) => s + r.reloadFailed, 0), reloadRequests: runs.reduce((s, r) => s + r.reloadRequests, 0),
+    };
+  });
+  const of = (id: string) => rows.find((r) => r.server === id)!;
+  const cluster = of('node cluster SCHED_RR');
+  const pm2Row = of('PM2 cluster mode');
+  console.log('\n| server | keep-alive CPU µs/req | vs cluster RR | keep-alive req/s | per-connection CPU µs/req | vs PM2 | per-connection req/s | RSS MiB (processes) | failed across reload |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.server} | ${r.keepAliveCpu.toFixed(1)} | ${(r.keepAliveCpu / cluster.keepAliveCpu).toFixed(2)}x | ${r.keepAliveRps.toFixed(0)} | ${r.closeCpu.toFixed(1)} | ` +
+        `${(r.closeCpu / pm2Row.closeCpu).toFixed(2)}x | ${r.closeRps.toFixed(0)} | ${r.rssMiB.toFixed(0)} (${r.processes}) | ${r.reloadFailed} of ${r.reloadRequests} |`,
+    );
+  }
+  const reuseport = of('herd reuseport');
+  console.log(
+    `\ntargets: herd reuseport keep-alive ≤ 1.05x node cluster → ${(reuseport.keepAliveCpu / cluster.keepAliveCpu).toFixed(2)}x (SCHED_RR), ` +
+      `${(reuseport.keepAliveCpu / of('node cluster SCHED_NONE').keepAliveCpu).toFixed(2)}x (SCHED_NONE); per connection ≤ 0.5x PM2 → ${(reuseport.closeCpu / pm2Row.closeCpu).toFixed(2)}x; ` +
+      `0 failed across reload → herd reuseport ${reuseport.reloadFailed}, herd handoff ${of('herd handoff').reloadFailed}`,
+  );
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
