@@ -52,11 +52,22 @@ export function runHerd(args: string[], timeoutMs = 20_000): Promise<{ code: num
 }
 
 /** Starts `herd serve ARGS` on 127.0.0.1 and a free port, and waits until it prints its URL. */
-export async function startHerd(t: TestContext, args: string[], options: { timeoutMs?: number } = {}): Promise<RunningHerd> {
+export interface StartOptions {
+  timeoutMs?: number;
+  /** What runs `herd serve` (the serve flags are appended): the checkout's CLI unless an installed one is tested. */
+  command?: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startHerd(t: TestContext, args: string[], options: StartOptions = {}): Promise<RunningHerd> {
   const dir = tempDir(t);
   const control = path.join(dir, 'control.sock');
-  const argv = ['serve', '--host', '127.0.0.1', '--port', '0', '--control', control, ...args];
-  const child = spawn(process.execPath, [HERD, ...argv], {
+  const [file, ...prefix] = options.command ?? [process.execPath, HERD, 'serve'];
+  const argv = [...prefix, '--host', '127.0.0.1', '--port', '0', '--control', control, ...args];
+  const child = spawn(file, argv, {
+    cwd: options.cwd,
+    env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so cleanup can kill workers too
   });
