@@ -2,7 +2,6 @@
 // The `herd` command: one file per subcommand in this folder, each exporting run(argv).
 // Every subcommand is loaded on demand, after the Node version check, so that an older Node gets
 // one line saying so instead of a stack from the first API it lacks.
-import fs from 'node:fs';
 import { HerdError } from '../errors.ts';
 
 /** reusePort in net.Server.listen() and process.getBuiltinModule arrived in 22.12. */
@@ -14,7 +13,8 @@ function nodeTooOld(version: string): boolean {
 }
 
 /** package.json sits two levels up from this file both in the checkout (src/cli) and installed (dist/cli). */
-function ownVersion(): string {
+async function ownVersion(): Promise<string> {
+  const fs = await import('node:fs');
   return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const [name, ...rest] = argv;
   if (name === '-V' || name === '--version' || name === 'version') {
-    console.log(ownVersion());
+    console.log(await ownVersion());
     return 0;
   }
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {

@@ -36,7 +36,7 @@
 //    expectation: 417. Expect on HTTP/1.0 is ignored (RFC 9110 10.1.1).
 //  - Keep-alive: 1.1 unless `Connection: close`; 1.0 only with `Connection: keep-alive`. After a message
 //    that is not kept alive, and after any error, the parser stops and ignores further bytes.
-import http from './node_http.ts';
+import http from 'node:http';
 import { TOKEN, FIELD_VALUE, TARGET, HEX_VALUE, CR, LF, SP, HTAB, COLON, SEMICOLON } from './chars.ts';
 import { RequestHead, BODY_NONE, BODY_LENGTH, BODY_CHUNKED } from './request_head.ts';
 

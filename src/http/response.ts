@@ -2,7 +2,7 @@
 // `writeHead(...); end(body)` still gets a Content-Length (node:http would switch to chunked).
 // Bytes go to the connection only while this response is first in its connection's queue; a
 // pipelined response that finishes early waits, buffered, for the ones before it.
-import http from './node_http.ts';
+import http from 'node:http';
 import { HerdError } from '../errors.ts';
 import type { OutgoingHeaders, OutgoingHeaderValue, Response, ResponseEvent } from './types.ts';
 import { defineUnavailable, RESPONSE_UNAVAILABLE } from './unavailable.ts';

@@ -1,14 +1,13 @@
 // The `node` engine: node:http, so Express, Koa, Fastify and any request listener run unchanged.
 // herd adds what node:http leaves to the app: a bound on a handler that never answers, a 500 for a
 // handler that throws or rejects (instead of a dead worker), drain on request, and access records.
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import http from '../http/node_http.ts';
+import http from 'node:http';
 import type net from 'node:net';
 import type { Engine, EngineOptions } from './engine.ts';
 
-export function createNodeEngine(handler: RequestListener, options: EngineOptions): Engine {
+export function createNodeEngine(handler: http.RequestListener, options: EngineOptions): Engine {
   const sockets = new Set<net.Socket>();
-  const inFlight = new Set<ServerResponse>();
+  const inFlight = new Set<http.ServerResponse>();
   let served = 0;
   let draining = false;
   let drained: (() => void) | undefined;
@@ -91,7 +90,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** The handler threw or its promise rejected: 500 if nothing was sent yet, else cut the connection. */
-function failRequest(res: ServerResponse, err: unknown): void {
+function failRequest(res: http.ServerResponse, err: unknown): void {
   console.error(`request handler failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   if (res.headersSent || res.writableEnded) {
     res.destroy();
@@ -102,7 +101,7 @@ function failRequest(res: ServerResponse, err: unknown): void {
 }
 
 /** The handler did not finish in time: 503 (as Go's TimeoutHandler) and close, or cut if it had started. */
-function respondTimeout(res: ServerResponse): void {
+function respondTimeout(res: http.ServerResponse): void {
   if (res.writableEnded) return;
   if (res.headersSent) {
     res.destroy();
@@ -113,12 +112,12 @@ function respondTimeout(res: ServerResponse): void {
 }
 
 /** What the socket carried for this response, minus its head: nginx's $body_bytes_sent. */
-function bodyBytesSent(req: IncomingMessage, res: ServerResponse, writtenBefore: number): number {
+function bodyBytesSent(req: http.IncomingMessage, res: http.ServerResponse, writtenBefore: number): number {
   const head = (res as unknown as { _header: string | null })._header;
   return Math.max(0, req.socket.bytesWritten - writtenBefore - (head ? Buffer.byteLength(head, 'latin1') : 0));
 }
 
-function accessRecord(req: IncomingMessage, res: ServerResponse, started: number, writtenBefore: number) {
+function accessRecord(req: http.IncomingMessage, res: http.ServerResponse, started: number, writtenBefore: number) {
   return {
     remote: req.socket.remoteAddress ?? '-',
     time: started,

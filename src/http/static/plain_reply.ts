@@ -1,5 +1,5 @@
 // Short answers with a text body: errors, redirects, listings.
-import http from '../node_http.ts';
+import http from 'node:http';
 import type { Response } from '../types.ts';
 
 export function sendText(res: Response, status: number, isHead: boolean, headers: Record<string, string> = {}, text?: string, type = 'text/plain; charset=utf-8'): void {

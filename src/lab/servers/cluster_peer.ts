@@ -3,7 +3,7 @@
 // handoff) or SCHED_NONE (the workers share the listening socket, like herd's shared dispatch).
 // Usage: node cluster_peer.ts --port P --workers N --policy rr|none [--host H]
 import cluster from 'node:cluster';
-import http from '../../http/node_http.ts';
+import http from 'node:http';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
