@@ -4,7 +4,9 @@
 // installed) with its built-in app and with an Express app, the same Express app as one plain
 // node:http process, under node's cluster, and under PM2's cluster mode. For each: the time from
 // the command to its first answered request, then every process's RSS and PSS idle and after
-// BENCH_SECONDS (default 10) of keep-alive load from herd bench. PSS (/proc/PID/smaps_rollup) shares
+// BENCH_SECONDS (default 10) of keep-alive load from herd bench. Logging is compared like for like:
+// herd's access log beside PM2 writing the app's morgan access lines to its files, and herd without
+// an access log beside PM2 with an app that logs nothing and logs sent to /dev/null. PSS (/proc/PID/smaps_rollup) shares
 // each page among the processes that map it, so a tree's PSS total is what the tree really costs;
 // an RSS total counts the node binary and shared libraries once per process.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -133,7 +135,7 @@ function pm2(name: string, logs: 'files' | 'null'): Server {
   return {
     name,
     async start(port, work) {
-      const env = { ...process.env, PM2_HOME: path.join(work, 'pm2'), PORT: String(port), HOST };
+      const env = { ...process.env, PM2_HOME: path.join(work, 'pm2'), PORT: String(port), HOST, ACCESS_LOG: logs === 'files' ? '1' : '0' };
       const logArgs = logs === 'null' ? ['--output', '/dev/null', '--error', '/dev/null'] : ['--output', path.join(work, 'out.log'), '--error', path.join(work, 'err.log')];
       const cli = (...args: string[]) => execFileSync(process.execPath, [PM2, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
       cli('start', path.join(APPS, 'express_listen.js'), '-i', '2', '--name', 'memory', ...logArgs);
@@ -151,7 +153,7 @@ const SERVERS: Server[] = [
   nodeProcess('node:http, Express, one process', 'express_listen.js'),
   nodeProcess("node's cluster, Express", 'express_cluster.js'),
   pm2('PM2 cluster mode, Express, logs to /dev/null', 'null'),
-  pm2('PM2 cluster mode, Express, logs to files', 'files'),
+  pm2('PM2 cluster mode, Express with morgan, logs to files', 'files'),
 ];
 
 function load(url: string): number {
@@ -220,7 +222,7 @@ function verdicts(rows: Row[]): void {
     const logd = herdLogged[when].find((s) => s.role === 'logd')?.rssMB ?? NaN;
     console.log(`- ${when}: supervisor ${mb(supervisor)} (target 55), logd ${mb(logd)} (target 50)`);
     const pairs: [Row, Row][] = [
-      [herdLogged, by('PM2 cluster mode, Express, logs to files')],
+      [herdLogged, by('PM2 cluster mode, Express with morgan, logs to files')],
       [herdExpress, by('PM2 cluster mode, Express, logs to /dev/null')],
     ];
     for (const [h, p] of pairs) {
