@@ -3,6 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from './errors.ts';
+import { runtimeDirPath } from './supervisor/runtime_dir.ts';
 
 export const DISPATCH_MODES = ['reuseport', 'shared', 'handoff'] as const;
 export type DispatchMode = (typeof DISPATCH_MODES)[number];
@@ -75,9 +76,8 @@ export const DEFAULTS = {
 
 /** Where `herd serve` listens for `herd status|reload|stop` unless --control says otherwise. */
 export function defaultControlPath(port: number): string {
-  const dir = process.env.XDG_RUNTIME_DIR || os.tmpdir();
   // Port 0 means "any free port": two such herds must not share a socket.
-  return path.join(dir, port === 0 ? `herd-pid${process.pid}.sock` : `herd-${port}.sock`);
+  return path.join(runtimeDirPath(), port === 0 ? `herd-pid${process.pid}.sock` : `herd-${port}.sock`);
 }
 
 export function defaultDispatch(): DispatchMode {

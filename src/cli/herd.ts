@@ -21,6 +21,9 @@ async function ownVersion(): Promise<string> {
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'run the pre-fork HTTP server', load: () => import('./serve.ts') },
   status: { summary: 'show the workers of a running herd', load: () => import('./status.ts') },
+  top: { summary: 'live view of a running herd\'s workers, refreshed every second', load: () => import('./top.ts') },
+  ls: { summary: 'list the herds running for this user', load: () => import('./ls.ts') },
+  logs: { summary: 'print (and follow) the access and error logs of a running herd', load: () => import('./logs.ts') },
   reload: { summary: 'rolling reload of a running herd (same as SIGHUP)', load: () => import('./reload.ts') },
   stop: { summary: 'graceful stop of a running herd (same as SIGTERM)', load: () => import('./stop.ts') },
   reopen: { summary: 'make a running herd reopen its log files (same as SIGUSR1)', load: () => import('./reopen.ts') },

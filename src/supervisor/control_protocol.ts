@@ -27,6 +27,13 @@ export interface WorkerStatus {
 export interface Status {
   pid: number;
   listen: string;
+  /** The APP module's absolute path; null for the built-in hello app. */
+  app: string | null;
+  workersWanted: number;
+  /** The access log file, '-' for herd's stdout, null when off (what `herd logs` reads). */
+  accessLog: string | null;
+  /** The error log file, '-' for herd's stderr. */
+  errorLog: string;
   dispatch: DispatchMode;
   handoff: HandoffPolicy;
   engine: EngineName;

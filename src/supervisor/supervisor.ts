@@ -8,6 +8,7 @@ import type { ServeConfig } from '../config.ts';
 import { openDispatch, type Dispatch } from '../dispatch/dispatch.ts';
 import { SlotHealth } from './backoff.ts';
 import { openControlServer } from './control_server.ts';
+import { writePidFile } from './runtime_dir.ts';
 import type { ControlReply, ControlRequest, Status } from './control_protocol.ts';
 import { EventQueue } from './event_queue.ts';
 import { listenForSignals, SIGNAL_MEANINGS, type SupervisorSignal } from './signals.ts';
@@ -82,7 +83,7 @@ export class Supervisor {
     if (this.config.accessLog !== null || this.config.errorLog !== '-') {
       this.#logd = await LogDaemon.start({ accessLog: this.config.accessLog, errorLog: this.config.errorLog, socketPath: this.#logSocket });
     }
-    if (this.config.pidFile) fs.writeFileSync(this.config.pidFile, `${process.pid}\n`);
+    if (this.config.pidFile) writePidFile(this.config.pidFile);
     for (let slot = 1; slot <= this.config.workers; slot++) {
       this.#health[slot] = new SlotHealth();
       this.#slots[slot] = this.#spawn(slot);
@@ -298,6 +299,10 @@ export class Supervisor {
     return {
       pid: process.pid,
       listen: this.url,
+      app: this.config.app,
+      workersWanted: this.config.workers,
+      accessLog: this.config.accessLog,
+      errorLog: this.config.errorLog,
       dispatch: this.config.dispatch,
       handoff: this.config.handoff,
       engine: this.config.engine,

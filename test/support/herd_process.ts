@@ -32,9 +32,9 @@ export function tempDir(t: TestContext): string {
 }
 
 /** Runs `herd ARGS` to completion (for commands that exit by themselves). */
-export function runHerd(args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runHerd(args: string[], timeoutMs = 20_000, env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HERD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HERD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -58,19 +58,22 @@ export interface StartOptions {
   command?: string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** No --control: herd takes its default socket in the runtime directory (set XDG_RUNTIME_DIR in env). */
+  defaultControl?: boolean;
 }
 
 export async function startHerd(t: TestContext, args: string[], options: StartOptions = {}): Promise<RunningHerd> {
   const dir = tempDir(t);
-  const control = path.join(dir, 'control.sock');
+  let control = path.join(dir, 'control.sock');
   const [file, ...prefix] = options.command ?? [process.execPath, HERD, 'serve'];
-  const argv = [...prefix, '--host', '127.0.0.1', '--port', '0', '--control', control, ...args];
+  const argv = [...prefix, '--host', '127.0.0.1', '--port', '0', ...(options.defaultControl ? [] : ['--control', control]), ...args];
   const child = spawn(file, argv, {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so cleanup can kill workers too
   });
+  if (options.defaultControl) control = path.join(options.env?.XDG_RUNTIME_DIR ?? '', 'herd', `herd-pid${child.pid}.sock`);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
