@@ -46,6 +46,8 @@ export interface ServeConfig {
   /** Per-worker memory for access-log records logd has not taken yet; past it records are dropped. */
   logBufferBytes: number;
   static: StaticConfig | null;
+  /** --metrics HOST:PORT: the supervisor serves Prometheus metrics there; null when off. */
+  metrics: { host: string; port: number } | null;
 }
 
 export const ACCESS_LOG_FORMATS = ['combined', 'json'] as const;
@@ -90,6 +92,14 @@ export function parsePort(value: string, flag = '--port'): number {
     throw new UsageError(`${flag} must be a port number from 0 to 65535, not '${value}'`);
   }
   return n;
+}
+
+/** HOST:PORT, [IPv6]:PORT, or PORT alone (on 127.0.0.1: what it serves is for this machine's scraper unless said otherwise). */
+export function parseListenAddress(value: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d+)$/.exec(value);
+  if (m) return { host: m[1] ?? m[2], port: parsePort(m[3], flag) };
+  if (/^\d+$/.test(value)) return { host: '127.0.0.1', port: parsePort(value, flag) };
+  throw new UsageError(`${flag} must be HOST:PORT or PORT, not '${value}'`);
 }
 
 export function parseWorkers(value: string): number {

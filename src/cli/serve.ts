@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ACCESS_LOG_FORMATS, DEFAULTS, defaultControlPath, defaultDispatch, DISPATCH_MODES, ENGINES, HANDOFF_POLICIES,
-  parseChoice, parseCount, parsePort, parseSeconds, parseWorkers, type ServeConfig, type StaticConfig,
+  parseChoice, parseCount, parseListenAddress, parsePort, parseSeconds, parseWorkers, type ServeConfig, type StaticConfig,
 } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
@@ -39,6 +39,7 @@ or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --autoindex              list directories without an index.html
   --follow-symlinks        serve symlinks that lead outside DIR
   --cache-control VALUE    Cache-Control header for files (default none)
+  --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics from the supervisor (PORT alone: 127.0.0.1)
 
 signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs.`;
 
@@ -66,6 +67,7 @@ const OPTIONS = {
   autoindex: { type: 'boolean' },
   'follow-symlinks': { type: 'boolean' },
   'cache-control': { type: 'string' },
+  metrics: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -99,6 +101,7 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     errorLog: v['error-log'] === undefined ? '-' : logPath(v['error-log']),
     logBufferBytes: v['log-buffer'] === undefined ? DEFAULTS.logBufferBytes : parseCount(v['log-buffer'], '--log-buffer', 1024),
     static: staticConfig(v),
+    metrics: v.metrics === undefined ? null : parseListenAddress(v.metrics, '--metrics'),
   };
 }
 

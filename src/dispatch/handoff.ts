@@ -84,6 +84,7 @@ export async function openHandoff(config: ServeConfig): Promise<Dispatch> {
     mode: 'handoff',
     host: config.host,
     port,
+    queued: () => waiting.length + [...unanswered.values()].reduce((sum, sent) => sum + sent.length, 0),
     handleForWorker: () => undefined,
     add(worker) {
       track(worker);

@@ -34,6 +34,7 @@ class FastEngine implements Engine, ConnectionHost {
   /** Open connections; each knows its index (`slot`), so removal is a swap with the last, no hashing. */
   private readonly live: Connection[] = [];
   private served = 0;
+  private acceptedCount = 0;
   private sweeper: NodeJS.Timeout | null = null;
   private readonly sweepEveryMs: number;
   private drainWaiters: (() => void)[] = [];
@@ -65,6 +66,7 @@ class FastEngine implements Engine, ConnectionHost {
   }
 
   private accept(handle: StreamHandle, socket: net.Socket | null, buffered: Buffer | null): void {
+    this.acceptedCount++;
     if (this.maxConnections > 0 && this.live.length >= this.maxConnections) {
       refuseOverCapacity(handle, socket);
       return;
@@ -148,6 +150,10 @@ class FastEngine implements Engine, ConnectionHost {
 
   connections(): number {
     return this.live.length;
+  }
+
+  accepted(): number {
+    return this.acceptedCount;
   }
 
   requests(): number {

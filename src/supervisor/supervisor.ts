@@ -3,6 +3,7 @@
 // rolling reload, a graceful stop) run as tasks beside the loop, so a signal is never stuck
 // behind them: TERM during a reload stops the reload.
 import fs from 'node:fs';
+import type http from 'node:http';
 import type net from 'node:net';
 import type { ServeConfig } from '../config.ts';
 import { openDispatch, type Dispatch } from '../dispatch/dispatch.ts';
@@ -14,6 +15,10 @@ import { EventQueue } from './event_queue.ts';
 import { listenForSignals, SIGNAL_MEANINGS, type SupervisorSignal } from './signals.ts';
 import { WorkerProcess, type WorkerExit } from './worker_process.ts';
 import { LogDaemon } from '../logd/supervisor_side.ts';
+import { readListenCounters } from '../lab/listen_counters.ts';
+import { HerdMetrics } from '../metrics/herd_metrics.ts';
+import { openMetricsServer } from '../metrics/metrics_server.ts';
+import { renderMetrics } from '../metrics/prometheus_text.ts';
 
 type SupervisorEvent =
   | { type: 'signal'; signal: SupervisorSignal }
@@ -45,6 +50,10 @@ export class Supervisor {
   #exitCode = 0;
   #stopping: Promise<void> | undefined;
   #logd: LogDaemon | undefined;
+  /** --metrics: the workers' reports, and the server scrapers read them from. */
+  readonly #metrics: HerdMetrics | null;
+  #metricsServer: http.Server | undefined;
+  #reloads = 0;
 
   readonly #onReady: ((url: string) => void) | undefined;
 
@@ -52,6 +61,7 @@ export class Supervisor {
     this.config = config;
     this.#log = events.log ?? ((line) => this.#errorLog(line));
     this.#onReady = events.onReady;
+    this.#metrics = config.metrics ? new HerdMetrics() : null;
   }
 
   get url(): string {
@@ -83,6 +93,12 @@ export class Supervisor {
     if (this.config.accessLog !== null || this.config.errorLog !== '-') {
       this.#logd = await LogDaemon.start({ accessLog: this.config.accessLog, errorLog: this.config.errorLog, socketPath: this.#logSocket });
     }
+    if (this.config.metrics) {
+      const { host, port } = this.config.metrics;
+      this.#metricsServer = await openMetricsServer(host, port, (openMetrics) => this.#renderMetrics(openMetrics));
+      const bound = (this.#metricsServer.address() as { port: number }).port;
+      this.#log(`metrics on http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`);
+    }
     if (this.config.pidFile) writePidFile(this.config.pidFile);
     for (let slot = 1; slot <= this.config.workers; slot++) {
       this.#health[slot] = new SlotHealth();
@@ -108,9 +124,12 @@ export class Supervisor {
     const worker = new WorkerProcess(slot, { config: this.config, logSocket: this.#logd ? this.#logSocket : null }, this.#dispatch!.handleForWorker());
     this.#workers.add(worker);
     worker.onNotice = (line) => this.#log(`worker ${slot}: ${line}`);
+    const metrics = this.#metrics;
+    if (metrics) worker.onMetrics = (snapshot) => metrics.report(slot, worker.pid, snapshot);
     worker.ready.then(() => this.#log(`worker ${slot} (pid ${worker.pid}) started`), () => {});
     void worker.exited.then((exit) => {
       this.#workers.delete(worker);
+      this.#metrics?.exited(worker.pid);
       this.#queue.push({ type: 'worker-exit', worker, exit });
     });
     return worker;
@@ -223,6 +242,7 @@ export class Supervisor {
   /** Rolling reload: per slot, start the new worker, wait until it is ready, then drain the old. */
   async #rollingReload(): Promise<void> {
     this.#state = 'reloading';
+    this.#reloads++;
     this.#log('reload: starting');
     if (this.config.dispatch === 'reuseport' && !tcpMigrateReq()) {
       this.#log('reload: with reuseport, connections queued on a closing worker socket are reset; set net.ipv4.tcp_migrate_req=1 (Linux 5.14+) to move them, or use --dispatch shared|handoff');
@@ -281,6 +301,7 @@ export class Supervisor {
     for (const worker of this.#workers) worker.kill();
     this.#dispatch?.close();
     this.#control?.close();
+    this.#metricsServer?.close();
     await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {
       try {
@@ -289,6 +310,23 @@ export class Supervisor {
         // Not ours to remove (a directory we cannot read): leaving a stale file is harmless.
       }
     }
+  }
+
+  #renderMetrics(openMetrics: boolean): string {
+    let listenOverflows: number | null = null;
+    try {
+      listenOverflows = readListenCounters().listenOverflows;
+    } catch {
+      // /proc/net/netstat unreadable (not Linux, or a restricted container): the metric is left out.
+    }
+    return renderMetrics({
+      slots: this.#metrics!.slots(),
+      restarts: new Map(this.#health.flatMap((h, slot) => (h ? [[slot, h.restarts] as [number, number]] : []))),
+      reloads: this.#reloads,
+      handoffQueued: this.#dispatch?.queued?.() ?? null,
+      accessLog: this.config.accessLog !== null,
+      listenOverflows,
+    }, openMetrics);
   }
 
   async #status(): Promise<Status> {

@@ -21,6 +21,8 @@ export interface Engine {
   connections(): number;
   /** Responses completed since start. */
   requests(): number;
+  /** Connections accepted since start. */
+  accepted(): number;
   /**
    * Graceful stop of the connections already accepted: in-flight requests finish with
    * `Connection: close`, idle keep-alive connections close now. Resolves when none is left.

@@ -12,8 +12,11 @@ import type { Handler } from '../http/types.ts';
 import { withStatic } from '../http/static/index.ts';
 import hello from './hello.ts';
 import { createLogClient, type LogClient } from '../logd/client.ts';
+import { RequestMetrics } from '../metrics/request_metrics.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
+/** --metrics: how often a worker reports; what it answered since its last report is lost to a kill -9. */
+const METRICS_REPORT_MS = 1000;
 
 const send = (message: WorkerMessage): void => {
   if (process.connected) process.send!(message);
@@ -25,6 +28,8 @@ process.on('SIGHUP', () => {});
 
 let engine: Engine | undefined;
 let log: LogClient | undefined;
+let metrics: RequestMetrics | undefined;
+let logRecords = 0;
 let listener: net.Server | undefined;
 let draining = false;
 let closedSinceReport = 0;
@@ -52,6 +57,7 @@ process.on('disconnect', () => void drain());
 process.on('SIGTERM', () => void drain());
 
 process.on('uncaughtException', (err) => {
+  reportMetrics();
   sendThenExit({ t: 'fatal', message: `uncaught exception: ${err.stack ?? oneLine(err)}`, code: 'UNCAUGHT' }, 1);
 });
 
@@ -73,6 +79,10 @@ async function start(message: WorkerStart, handle: unknown): Promise<void> {
       bufferBytes: config.logBufferBytes,
       onDropNotice: (dropped) => send({ t: 'notice', line: `access log: logd is behind; ${dropped} records dropped` }),
     });
+  }
+  if (config.metrics) {
+    metrics = new RequestMetrics();
+    setInterval(reportMetrics, METRICS_REPORT_MS).unref();
   }
   engine = await createEngine(config, handler);
   const server = engine.server;
@@ -104,11 +114,33 @@ async function createEngine(config: ServeConfig, handler: Listener): Promise<Eng
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     maxConnections: config.maxConnections,
     bodyLimit: config.bodyLimit,
-    onAccess: log ? (record) => log!.access(record) : undefined,
+    onAccess: onAccess(),
   };
   return config.engine === 'fast'
     ? createFastEngine(handler as Handler, options)
     : createNodeEngine(handler as Parameters<typeof createNodeEngine>[0], options);
+}
+
+/** The engine's per-response hook: counted for --metrics, written to the access log, or both. */
+function onAccess(): EngineOptions['onAccess'] {
+  const m = metrics;
+  const l = log;
+  if (m && l) {
+    return (record) => {
+      m.record(record);
+      logRecords++;
+      l.access(record);
+    };
+  }
+  if (m) return (record) => m.record(record);
+  if (l) return (record) => l.access(record);
+  return undefined;
+}
+
+function reportMetrics(): void {
+  if (!metrics) return;
+  const snapshot = metrics.snapshot({ accepted: engine?.accepted() ?? 0, open: engine?.connections() ?? 0, logRecords, logDropped: log?.dropped() ?? 0 });
+  send({ t: 'metrics', snapshot });
 }
 
 /**
@@ -161,6 +193,7 @@ async function drain(): Promise<void> {
   // Every access line of the requests just finished reaches logd before the worker leaves.
   if (log) await log.flush(LOG_FLUSH_TIMEOUT_MS);
   if (closedTimer) clearTimeout(closedTimer);
+  reportMetrics();
   sendThenExit({ t: 'closed', count: closedSinceReport }, 0);
 }
 

@@ -42,7 +42,9 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     },
   );
   if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
+  let accepted = 0;
   server.on('connection', (socket: net.Socket) => {
+    accepted++;
     sockets.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
@@ -69,6 +71,7 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     server,
     connections: () => sockets.size,
     requests: () => served,
+    accepted: () => accepted,
     drain() {
       draining = true;
       // Responses not started yet tell their clients this connection ends with them.

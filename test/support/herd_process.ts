@@ -115,6 +115,7 @@ export async function startHerd(t: TestContext, args: string[], options: StartOp
 export interface WorkerStatusJson {
   id: number;
   pid: number;
+  state: string;
   requests: number;
   share: number;
   restarts: number;
