@@ -46,11 +46,13 @@ export interface ServeConfig {
   /** Per-worker memory for access-log records logd has not taken yet; past it records are dropped. */
   logBufferBytes: number;
   static: StaticConfig | null;
+  /** --request-id: keep or make an X-Request-Id for every request, in the response and the access log. */
+  requestId: boolean;
   /** --metrics HOST:PORT: the supervisor serves Prometheus metrics there; null when off. */
   metrics: { host: string; port: number } | null;
 }
 
-export const ACCESS_LOG_FORMATS = ['combined', 'json'] as const;
+export const ACCESS_LOG_FORMATS = ['combined', 'combined_id', 'json'] as const;
 export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
 
 /** `--static DIR` and its companions; served before the app (or alone). */

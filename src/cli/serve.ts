@@ -31,7 +31,7 @@ or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --control PATH           control socket for herd status|reload|stop (default ${defaultControlPath(DEFAULTS.port)})
   --pid-file PATH          write the supervisor's pid here
   --access-log PATH|-|off  access log, written by the log daemon (default off; - is stdout)
-  --access-log-format F    combined (nginx/Apache) or json (default combined)
+  --access-log-format F    combined (nginx/Apache), combined_id (combined, then the request id) or json (default combined)
   --error-log PATH|-       supervisor events: worker started/exited/respawned, reloads (default -: stderr)
   --log-buffer BYTES       per-worker buffer for access records logd has not taken yet (default ${DEFAULTS.logBufferBytes})
   --static DIR             serve the files in DIR, before the app (or alone)
@@ -39,6 +39,7 @@ or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --autoindex              list directories without an index.html
   --follow-symlinks        serve symlinks that lead outside DIR
   --cache-control VALUE    Cache-Control header for files (default none)
+  --request-id             keep a valid X-Request-Id or make one: in the response, req.headers, the access log
   --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics from the supervisor (PORT alone: 127.0.0.1)
 
 signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs.`;
@@ -68,6 +69,7 @@ const OPTIONS = {
   'follow-symlinks': { type: 'boolean' },
   'cache-control': { type: 'string' },
   metrics: { type: 'string' },
+  'request-id': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -102,6 +104,7 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     logBufferBytes: v['log-buffer'] === undefined ? DEFAULTS.logBufferBytes : parseCount(v['log-buffer'], '--log-buffer', 1024),
     static: staticConfig(v),
     metrics: v.metrics === undefined ? null : parseListenAddress(v.metrics, '--metrics'),
+    requestId: v['request-id'] ?? false,
   };
 }
 

@@ -13,6 +13,7 @@ import type { ParserLimits, ParserSink } from './parser.ts';
 import type { RequestHead } from './request_head.ts';
 import type { FastRequest } from './request.ts';
 import { EncodedResponseCache } from './response.ts';
+import { REQUEST_ID_HEADER, requestIdFor } from './request_id.ts';
 import type { FastResponse } from './response.ts';
 import { refuseOverCapacity } from './over_capacity.ts';
 import { acceptHandles, closeHandle, requireStreamHandles, takeHandle } from './stream_handle.ts';
@@ -31,6 +32,7 @@ class FastEngine implements Engine, ConnectionHost {
   private readonly maxConnections: number;
   private readonly limits: ParserLimits;
   private readonly onAccess: ((record: AccessRecord) => void) | undefined;
+  private readonly requestId: boolean;
   /** Open connections; each knows its index (`slot`), so removal is a swap with the last, no hashing. */
   private readonly live: Connection[] = [];
   private served = 0;
@@ -46,6 +48,7 @@ class FastEngine implements Engine, ConnectionHost {
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
     this.maxConnections = options.maxConnections;
     this.onAccess = options.onAccess;
+    this.requestId = options.requestId ?? false;
     this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit };
     const seconds = Math.floor(options.keepAliveTimeoutMs / 1000);
     this.keepAliveLines = 'Connection: keep-alive\r\n' + (seconds > 0 ? `Keep-Alive: timeout=${seconds}\r\n` : '');
@@ -104,6 +107,11 @@ class FastEngine implements Engine, ConnectionHost {
   }
 
   invoke(req: FastRequest, res: FastResponse, connection: Connection): void {
+    if (this.requestId) {
+      const id = requestIdFor(req.head.field(REQUEST_ID_HEADER));
+      req.head.requestId = id;
+      res.setHeader('X-Request-Id', id);
+    }
     let result: void | Promise<void>;
     try {
       result = this.handler(req, res);
@@ -132,6 +140,7 @@ class FastEngine implements Engine, ConnectionHost {
       referer: head?.referer(),
       userAgent: head?.userAgent(),
       durationMs: now - res.startedAt,
+      requestId: head?.requestId ?? undefined,
     });
   }
 

@@ -10,6 +10,8 @@ export interface EngineOptions {
   /** 0: no cap. */
   maxConnections: number;
   bodyLimit: number;
+  /** --request-id: every request gets an X-Request-Id (its own when valid), echoed and logged. */
+  requestId?: boolean;
   /** Called once per finished response; absent when access logging is off. Must not throw. */
   onAccess?: (record: AccessRecord) => void;
 }

@@ -114,6 +114,7 @@ async function createEngine(config: ServeConfig, handler: Listener): Promise<Eng
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     maxConnections: config.maxConnections,
     bodyLimit: config.bodyLimit,
+    requestId: config.requestId,
     onAccess: onAccess(),
   };
   return config.engine === 'fast'

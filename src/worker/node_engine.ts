@@ -3,6 +3,7 @@
 // handler that throws or rejects (instead of a dead worker), drain on request, and access records.
 import http from 'node:http';
 import type net from 'node:net';
+import { REQUEST_ID_HEADER, requestIdFor } from '../http/request_id.ts';
 import type { Engine, EngineOptions } from './engine.ts';
 
 export function createNodeEngine(handler: http.RequestListener, options: EngineOptions): Engine {
@@ -21,6 +22,12 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     (req, res) => {
       const started = Date.now();
       const writtenBefore = req.socket.bytesWritten;
+      let requestId: string | undefined;
+      if (options.requestId) {
+        requestId = requestIdFor(req.headers[REQUEST_ID_HEADER]);
+        req.headers[REQUEST_ID_HEADER] = requestId;
+        res.setHeader('X-Request-Id', requestId);
+      }
       if (draining) res.setHeader('Connection', 'close');
       const timer = setTimeout(() => respondTimeout(res), options.requestTimeoutMs);
       inFlight.add(res);
@@ -29,7 +36,7 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
         clearTimeout(timer);
         if (res.writableFinished) {
           served++;
-          if (options.onAccess) options.onAccess(accessRecord(req, res, started, writtenBefore));
+          if (options.onAccess) options.onAccess(accessRecord(req, res, started, writtenBefore, requestId));
         }
         if (draining) closeIdleSoon();
       });
@@ -120,7 +127,7 @@ function bodyBytesSent(req: http.IncomingMessage, res: http.ServerResponse, writ
   return Math.max(0, req.socket.bytesWritten - writtenBefore - (head ? Buffer.byteLength(head, 'latin1') : 0));
 }
 
-function accessRecord(req: http.IncomingMessage, res: http.ServerResponse, started: number, writtenBefore: number) {
+function accessRecord(req: http.IncomingMessage, res: http.ServerResponse, started: number, writtenBefore: number, requestId: string | undefined) {
   return {
     remote: req.socket.remoteAddress ?? '-',
     time: started,
@@ -132,5 +139,6 @@ function accessRecord(req: http.IncomingMessage, res: http.ServerResponse, start
     referer: req.headers.referer,
     userAgent: req.headers['user-agent'],
     durationMs: Date.now() - started,
+    requestId,
   };
 }
