@@ -6,6 +6,7 @@ import { sendControl } from '../supervisor/control_client.ts';
 import type { Status } from '../supervisor/control_protocol.ts';
 import { parseCommandLine } from './arguments.ts';
 import { CONTROL_OPTIONS, controlHelp, controlPathFrom } from './control_target.ts';
+import { bucketQuantile } from '../metrics/bucket_quantile.ts';
 import { duration, formatStatus } from './status.ts';
 
 const REFRESH_MS = 1000;
@@ -20,7 +21,7 @@ interface Sample {
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandLine('top', argv, CONTROL_OPTIONS, false);
   if (values.help) {
-    console.log(controlHelp('top', 'Every worker, refreshed every second: pid, state, connections, requests/s, share, RSS, CPU%, restarts. q quits.'));
+    console.log(controlHelp('top', 'Every worker, refreshed every second: pid, state, connections, requests/s, share, p50/p99 latency (with --metrics), RSS, CPU%, restarts. q quits.'));
     return 0;
   }
   const control = await controlPathFrom(values);
@@ -89,7 +90,11 @@ export function render(previous: Sample | null, current: Sample, columns = 80, r
     const rps = b && seconds > 0 ? Math.max(0, w.requests - b.requests) / seconds : null;
     // cpuPercent is CPU time over the worker's uptime; the difference of CPU times gives the last interval's.
     const cpu = b && seconds > 0 ? ((w.cpuPercent * w.uptimeSec - b.cpuPercent * b.uptimeSec) / seconds) : null;
-    return { w, rps, cpu };
+    // Latency of the responses finished in the interval: the difference of the two histograms.
+    const window = b?.durationCounts && w.durationCounts ? w.durationCounts.map((n, i) => n - b.durationCounts![i]) : null;
+    const p50 = window ? bucketQuantile(window, 0.5) : null;
+    const p99 = window ? bucketQuantile(window, 0.99) : null;
+    return { w, rps, cpu, p50, p99 };
   });
   const totalRps = perWorker.every((p) => p.rps !== null) ? perWorker.reduce((sum, p) => sum + p.rps!, 0) : null;
   const connections = s.workers.reduce((sum, w) => sum + w.connections, 0);
@@ -100,15 +105,16 @@ export function render(previous: Sample | null, current: Sample, columns = 80, r
       (s.logd ? `  logd ${s.logd.pid}` : ''),
     '',
   ];
-  const names = ['worker', 'pid', 'state', 'conns', 'req/s', 'share', 'requests', 'rss', 'cpu%', 'restarts', 'uptime'];
-  const table = perWorker.map(({ w, rps, cpu }) => [
+  const names = ['worker', 'pid', 'state', 'conns', 'req/s', 'share', 'p50', 'p99', 'requests', 'rss', 'cpu%', 'restarts', 'uptime'];
+  const ms = (seconds: number | null) => (seconds === null ? '-' : `${(seconds * 1000).toFixed(1)}ms`);
+  const table = perWorker.map(({ w, rps, cpu, p50, p99 }) => [
     String(w.id), String(w.pid), w.state, String(w.connections), rps === null ? '-' : rps.toFixed(0),
-    totalRps && rps !== null ? `${((rps / totalRps) * 100).toFixed(1)}%` : '-', String(w.requests),
+    totalRps && rps !== null ? `${((rps / totalRps) * 100).toFixed(1)}%` : '-', ms(p50), ms(p99), String(w.requests),
     `${(w.rssBytes / 1048576).toFixed(1)}M`, cpu === null ? '-' : cpu.toFixed(1), String(w.restarts), duration(w.uptimeSec),
   ]);
   const widths = names.map((n, i) => Math.max(n.length, ...table.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
-  const footer = ['', 'q quits'];
+  const footer = ['', s.metricsUrl ? `q quits; metrics at ${s.metricsUrl}` : 'q quits; latency needs herd serve --metrics'];
   const body = [...header, line(names), ...table.map(line)].slice(0, Math.max(1, rows - footer.length));
   return [...body, ...footer].map((l) => l.slice(0, columns)).join('\r\n');
 }

@@ -29,6 +29,11 @@ export class HerdMetrics {
     this.live.set(pid, { slot, pid, at: now, snapshot });
   }
 
+  /** A live worker's latest report. */
+  latest(pid: number): MetricsSnapshot | undefined {
+    return this.live.get(pid)?.snapshot;
+  }
+
   /** The worker is gone: its last counters stay with its slot. */
   exited(pid: number): void {
     const last = this.live.get(pid);

@@ -22,6 +22,8 @@ export interface WorkerStatus {
   /** CPU time over uptime, as ps(1) reports %CPU. */
   cpuPercent: number;
   logDropped: number;
+  /** With --metrics: responses per duration bucket since the worker started (herd top's latency); else null. */
+  durationCounts: number[] | null;
 }
 
 export interface Status {
@@ -34,6 +36,8 @@ export interface Status {
   accessLog: string | null;
   /** The error log file, '-' for herd's stderr. */
   errorLog: string;
+  /** Where --metrics serves, or null when it is off. */
+  metricsUrl: string | null;
   dispatch: DispatchMode;
   handoff: HandoffPolicy;
   engine: EngineName;

@@ -53,6 +53,7 @@ export class Supervisor {
   /** --metrics: the workers' reports, and the server scrapers read them from. */
   readonly #metrics: HerdMetrics | null;
   #metricsServer: http.Server | undefined;
+  #metricsUrl: string | null = null;
   #reloads = 0;
 
   readonly #onReady: ((url: string) => void) | undefined;
@@ -97,7 +98,8 @@ export class Supervisor {
       const { host, port } = this.config.metrics;
       this.#metricsServer = await openMetricsServer(host, port, (openMetrics) => this.#renderMetrics(openMetrics));
       const bound = (this.#metricsServer.address() as { port: number }).port;
-      this.#log(`metrics on http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`);
+      this.#metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+      this.#log(`metrics on ${this.#metricsUrl}`);
     }
     if (this.config.pidFile) writePidFile(this.config.pidFile);
     for (let slot = 1; slot <= this.config.workers; slot++) {
@@ -341,6 +343,7 @@ export class Supervisor {
       workersWanted: this.config.workers,
       accessLog: this.config.accessLog,
       errorLog: this.config.errorLog,
+      metricsUrl: this.#metricsUrl,
       dispatch: this.config.dispatch,
       handoff: this.config.handoff,
       engine: this.config.engine,
@@ -363,6 +366,7 @@ export class Supervisor {
           rssBytes: s?.rss ?? 0,
           cpuPercent: s && uptimeSec > 0 ? s.cpuMicros / 1e4 / uptimeSec : 0,
           logDropped: s?.logDropped ?? 0,
+          durationCounts: this.#metrics?.latest(w.pid)?.durationCounts ?? null,
         };
       }),
     };

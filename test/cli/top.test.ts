@@ -16,9 +16,9 @@ function hasTmux(): boolean {
   }
 }
 
-test('herd top shows the workers live, redraws on resize, q quits', { timeout: 60_000 }, async (t) => {
+test('herd top shows the workers live with their latency, redraws on resize, q quits', { timeout: 60_000 }, async (t) => {
   if (!hasTmux()) return t.skip('tmux is not installed (apt-get install tmux)');
-  const herd = await startHerd(t, ['--workers', '2']);
+  const herd = await startHerd(t, ['--workers', '2', '--metrics', '127.0.0.1:0']);
   const socket = path.join(tempDir(t), 'tmux.sock');
   const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => {
@@ -32,11 +32,18 @@ test('herd top shows the workers live, redraws on resize, q quits', { timeout: 6
   const screen = () => tmux('capture-pane', '-p', '-t', 'top');
   const { workers } = await status(herd);
   await waitFor('the workers on screen', () => workers.every((w) => screen().includes(String(w.pid))));
-  assert.match(screen(), /worker\s+pid\s+state\s+conns\s+req\/s\s+share\s+requests/);
+  assert.match(screen(), /worker\s+pid\s+state\s+conns\s+req\/s\s+share\s+p50\s+p99\s+requests/);
 
-  for (let i = 0; i < 20; i++) await request(herd.url, '/');
-  // The header's request total follows the load: the view is refreshed, not drawn once.
-  await waitFor('the requests counted on screen', () => /requests 2\d\b/.test(screen()));
+  // Load across a few refreshes: the header's total follows it (the view is redrawn, not drawn once), and
+  // the p50/p99 columns show the latency of the responses finished between two refreshes.
+  const until = Date.now() + 3500;
+  let sent = 0;
+  while (Date.now() < until) {
+    await request(herd.url, '/');
+    sent++;
+  }
+  await waitFor('the requests counted on screen', () => new RegExp(`requests ${sent}\\b`).test(screen()));
+  assert.match(screen(), /\s\d+\.\dms\s+\d+\.\dms\s/, screen());
 
   tmux('resize-window', '-t', 'top', '-x', '50', '-y', '12');
   await waitFor('a redraw at the new width', () => screen().split('\n').every((l) => l.length <= 50) && screen().includes('q quits'));
