@@ -110,7 +110,7 @@ class FastEngine implements Engine, ConnectionHost {
     if (this.requestId) {
       const id = requestIdFor(req.head.field(REQUEST_ID_HEADER));
       req.head.requestId = id;
-      res.setHeader('X-Request-Id', id);
+      res.requestId = id;
     }
     let result: void | Promise<void>;
     try {

@@ -57,3 +57,16 @@ test('json access log carries requestId; without --request-id no id is added', {
   assert.equal(plain.headers['x-request-id'], undefined);
   assert.equal(plain.body, 'undefined');
 });
+
+test('fast engine: the id is spliced into cached responses too', { timeout: 30_000 }, async (t) => {
+  const herd = await startHerd(t, ['--workers', '1', '--engine', 'fast', '--request-id']);
+  // The built-in hello response is served from the encoded cache after the first: each still gets its own id.
+  const ids = new Set<string>();
+  for (let i = 0; i < 5; i++) {
+    const r = await request(herd.url, '/');
+    assert.equal(r.body, 'Hello, World!');
+    assert.match(r.headers['x-request-id'], /^[0-9a-f]{12}-[0-9a-z]+$/);
+    ids.add(r.headers['x-request-id']);
+  }
+  assert.equal(ids.size, 5);
+});
