@@ -32,6 +32,7 @@ class FastEngine implements Engine, ConnectionHost {
   private readonly maxConnections: number;
   private readonly limits: ParserLimits;
   private readonly onAccess: ((record: AccessRecord) => void) | undefined;
+  private readonly onResponse: EngineOptions['onResponse'];
   private readonly requestId: boolean;
   /** Open connections; each knows its index (`slot`), so removal is a swap with the last, no hashing. */
   private readonly live: Connection[] = [];
@@ -48,6 +49,7 @@ class FastEngine implements Engine, ConnectionHost {
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
     this.maxConnections = options.maxConnections;
     this.onAccess = options.onAccess;
+    this.onResponse = options.onResponse;
     this.requestId = options.requestId ?? false;
     this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit };
     const seconds = Math.floor(options.keepAliveTimeoutMs / 1000);
@@ -126,6 +128,8 @@ class FastEngine implements Engine, ConnectionHost {
 
   completed(res: FastResponse, head: RequestHead | null, connection: Connection): void {
     this.served++;
+    const onResponse = this.onResponse;
+    if (onResponse !== undefined) onResponse(head?.method ?? '-', res.statusCode, res.bodyBytes, connection.now() - res.startedAt);
     const onAccess = this.onAccess;
     if (onAccess === undefined) return;
     const now = connection.now();

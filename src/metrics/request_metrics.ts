@@ -1,8 +1,7 @@
-// The worker's half of --metrics: counts each finished response (from the engine's access record) into
+// The worker's half of --metrics: counts each finished response (the engine's onResponse) into
 // plain numbers, and reports a snapshot every second. Per request it is one map lookup, a short bucket
 // scan and a few additions: no label strings built, no library on the hot path.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { AccessRecord } from '../logd/access_record.ts';
 import { DURATION_BUCKETS, METHODS, STATUS_CLASSES, type MetricsSnapshot } from './snapshot.ts';
 
 /** Event-loop delay sampling period, ms; node's histogram counts it in every sample, so it is taken off. */
@@ -22,16 +21,16 @@ export class RequestMetrics {
     this.loopDelay.enable();
   }
 
-  record(r: AccessRecord): void {
-    const method = this.methodIndex.get(r.method) ?? METHODS.length;
-    const statusClass = r.status >= 100 && r.status < 600 ? Math.floor(r.status / 100) - 1 : STATUS_CLASSES.length;
+  record(methodName: string, status: number, bodyBytes: number, durationMs: number): void {
+    const method = this.methodIndex.get(methodName) ?? METHODS.length;
+    const statusClass = status >= 100 && status < 600 ? Math.floor(status / 100) - 1 : STATUS_CLASSES.length;
     this.counts[method][statusClass]++;
-    const seconds = r.durationMs / 1000;
+    const seconds = durationMs / 1000;
     let bucket = 0;
     while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]) bucket++;
     this.durationCounts[bucket]++;
     this.durationSum += seconds;
-    this.bodyBytes += r.bytes;
+    this.bodyBytes += bodyBytes;
   }
 
   snapshot(facts: { accepted: number; open: number; logRecords: number; logDropped: number }): MetricsSnapshot {

@@ -14,6 +14,8 @@ export interface EngineOptions {
   requestId?: boolean;
   /** Called once per finished response; absent when access logging is off. Must not throw. */
   onAccess?: (record: AccessRecord) => void;
+  /** --metrics: the same moment, with only what counters need (no record built, no header decoded). */
+  onResponse?: (method: string, status: number, bodyBytes: number, durationMs: number) => void;
 }
 
 export interface Engine {

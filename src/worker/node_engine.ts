@@ -36,6 +36,7 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
         clearTimeout(timer);
         if (res.writableFinished) {
           served++;
+          if (options.onResponse) options.onResponse(req.method ?? '-', res.statusCode, bodyBytesSent(req, res, writtenBefore), Date.now() - started);
           if (options.onAccess) options.onAccess(accessRecord(req, res, started, writtenBefore, requestId));
         }
         if (draining) closeIdleSoon();
