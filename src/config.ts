@@ -25,6 +25,8 @@ export interface ServeConfig {
   engine: EngineName;
   /** Seconds a draining worker may take before it is killed. */
   graceSeconds: number;
+  /** A worker not ready this long after it was spawned is killed (0: wait forever). */
+  startTimeoutMs: number;
   /** A request whose response has not finished within this many ms gets 503 and its connection closed. */
   requestTimeoutMs: number;
   /** Time allowed for the request head to arrive (slowloris bound). */
@@ -69,6 +71,7 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   port: 8080,
   graceSeconds: 30,
+  startTimeoutMs: 30_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,

@@ -23,6 +23,7 @@ or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --handoff rr|least       how handoff picks a worker (default rr)
   --engine fast|node       HTTP engine (default: fast for the built-in app, node for an APP)
   --grace SECONDS          time a draining worker gets before it is killed (default ${DEFAULTS.graceSeconds})
+  --start-timeout SEC      a worker not ready this long after its start is killed (default ${DEFAULTS.startTimeoutMs / 1000}; 0: no limit)
   --request-timeout SEC    a response not finished in time gets 503 (default ${DEFAULTS.requestTimeoutMs / 1000})
   --headers-timeout SEC    time for the request head to arrive (default ${DEFAULTS.headersTimeoutMs / 1000})
   --keep-alive-timeout SEC idle keep-alive connections close after this (default ${DEFAULTS.keepAliveTimeoutMs / 1000})
@@ -52,6 +53,7 @@ const OPTIONS = {
   handoff: { type: 'string' },
   engine: { type: 'string' },
   grace: { type: 'string' },
+  'start-timeout': { type: 'string' },
   'request-timeout': { type: 'string' },
   'headers-timeout': { type: 'string' },
   'keep-alive-timeout': { type: 'string' },
@@ -90,6 +92,7 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     handoff: v.handoff === undefined ? 'rr' : parseChoice(v.handoff, HANDOFF_POLICIES, '--handoff'),
     engine: v.engine === undefined ? (app === null ? 'fast' : 'node') : parseChoice(v.engine, ENGINES, '--engine'),
     graceSeconds: v.grace === undefined ? DEFAULTS.graceSeconds : parseSeconds(v.grace, '--grace'),
+    startTimeoutMs: seconds(v['start-timeout'], '--start-timeout', DEFAULTS.startTimeoutMs),
     requestTimeoutMs: seconds(v['request-timeout'], '--request-timeout', DEFAULTS.requestTimeoutMs),
     headersTimeoutMs: seconds(v['headers-timeout'], '--headers-timeout', DEFAULTS.headersTimeoutMs),
     keepAliveTimeoutMs: seconds(v['keep-alive-timeout'], '--keep-alive-timeout', DEFAULTS.keepAliveTimeoutMs),

@@ -3,6 +3,7 @@
 // rolling reload, a graceful stop) run as tasks beside the loop, so a signal is never stuck
 // behind them: TERM during a reload stops the reload.
 import fs from 'node:fs';
+import path from 'node:path';
 import type http from 'node:http';
 import type net from 'node:net';
 import type { ServeConfig } from '../config.ts';
@@ -87,6 +88,10 @@ export class Supervisor {
   }
 
   async #start(): Promise<void> {
+    if (process.pid === 1) {
+      // An init reaps every orphan; Node can wait only for children it spawned itself.
+      this.#log('running as PID 1: herd cannot reap orphaned grandchildren (zombies would pile up); run it under an init: docker run --init, or tini');
+    }
     this.#dispatch = await openDispatch(this.config);
     // Port 0 is resolved by the dispatch; every worker must use the port it found.
     this.config.port = this.#dispatch.port;
@@ -129,6 +134,13 @@ export class Supervisor {
     const metrics = this.#metrics;
     if (metrics) worker.onMetrics = (snapshot) => metrics.report(slot, worker.pid, snapshot);
     worker.ready.then(() => this.#log(`worker ${slot} (pid ${worker.pid}) started`), () => {});
+    if (this.config.startTimeoutMs > 0) {
+      // Not a queue event: the loop does not run until every first worker is ready, which is when this
+      // matters most. Killing a starting worker touches no slot; its exit is an event like any other.
+      const timer = setTimeout(() => this.#onStartTimeout(worker), this.config.startTimeoutMs);
+      const clear = () => clearTimeout(timer);
+      worker.ready.then(clear, clear);
+    }
     void worker.exited.then((exit) => {
       this.#workers.delete(worker);
       this.#metrics?.exited(worker.pid);
@@ -198,6 +210,18 @@ export class Supervisor {
     setTimeout(() => this.#queue.push({ type: 'respawn', slot }), delay).unref();
   }
 
+  /** Still starting when its time ran out: an import that never finishes, a listen that never comes. */
+  #onStartTimeout(worker: WorkerProcess): void {
+    if (worker.state !== 'starting') return;
+    const app = this.config.app ? `APP ${path.relative(process.cwd(), this.config.app) || this.config.app}` : 'the worker';
+    const seconds = this.config.startTimeoutMs / 1000;
+    worker.fatal = {
+      message: `${app} was not ready within ${seconds} s (--start-timeout); is it waiting on something that never answers, a top-level await or a database?`,
+      code: 'ESTARTTIMEOUT',
+    };
+    worker.kill();
+  }
+
   readonly #reportedFatals = new Set<string>();
   /** A worker's own error is printed once, not once per death of every worker. */
   #reportFatalOnce(slot: number, message: string): void {
@@ -250,6 +274,7 @@ export class Supervisor {
       this.#log('reload: with reuseport, connections queued on a closing worker socket are reset; set net.ipv4.tcp_migrate_req=1 (Linux 5.14+) to move them, or use --dispatch shared|handoff');
     }
     const graceMs = this.config.graceSeconds * 1000;
+    let abandoned = false;
     for (let slot = 1; slot <= this.config.workers; slot++) {
       if (this.#state !== 'reloading') return;
       const fresh = this.#spawn(slot);
@@ -258,6 +283,7 @@ export class Supervisor {
       } catch (err) {
         this.#log(`reload aborted: the new worker ${slot} did not start: ${(err as Error).message}`);
         fresh.kill();
+        abandoned = true;
         break;
       }
       if (this.#state !== 'reloading') {
@@ -272,7 +298,7 @@ export class Supervisor {
     }
     if (this.#state === 'reloading') {
       this.#state = 'running';
-      this.#log('reload: done');
+      this.#log(abandoned ? 'reload: abandoned; the workers not replaced yet serve on' : 'reload: done');
     }
   }
 

@@ -15,6 +15,9 @@ import { createLogClient, type LogClient } from '../logd/client.ts';
 import { RequestMetrics } from '../metrics/request_metrics.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
+const ORPHAN_EXIT_MS = 1_000;
+/** After an uncaught exception: long enough for logd to take the last batch, short enough to respawn soon. */
+const CRASH_LOG_FLUSH_MS = 1_000;
 /** --metrics: how often a worker reports; what it answered since its last report is lost to a kill -9. */
 const METRICS_REPORT_MS = 1000;
 
@@ -52,13 +55,22 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
   }
 });
 
-// The supervisor is gone (killed -9, say): finish what we have and leave rather than serve unsupervised.
-process.on('disconnect', () => void drain());
+// The supervisor is gone (killed -9, say): stop accepting at once (the port is free when every worker
+// has closed its listener), finish what we can and leave rather than serve unsupervised. Nobody will
+// kill us after --grace any more, and logd has left too, so the worker gives itself ORPHAN_EXIT_MS.
+process.on('disconnect', () => {
+  setTimeout(() => process.exit(0), ORPHAN_EXIT_MS).unref();
+  void drain();
+});
 process.on('SIGTERM', () => void drain());
 
 process.on('uncaughtException', (err) => {
+  // The process is done for; what it answered still gets its access line and counts before it goes.
+  listener?.close();
   reportMetrics();
-  sendThenExit({ t: 'fatal', message: `uncaught exception: ${err.stack ?? oneLine(err)}`, code: 'UNCAUGHT' }, 1);
+  const message: WorkerMessage = { t: 'fatal', message: `uncaught exception: ${err.stack ?? oneLine(err)}`, code: 'UNCAUGHT' };
+  if (!log) return sendThenExit(message, 1);
+  void log.flush(CRASH_LOG_FLUSH_MS).finally(() => sendThenExit(message, 1));
 });
 
 /** process.send is asynchronous: exit only once the message has left, or it may be lost. */

@@ -122,7 +122,7 @@ export interface WorkerStatusJson {
   connections: number;
 }
 
-export async function status(herd: RunningHerd): Promise<{ workers: WorkerStatusJson[]; requests: number; dispatch: string }> {
+export async function status(herd: RunningHerd): Promise<{ workers: WorkerStatusJson[]; requests: number; dispatch: string; logd: { pid: number } | null }> {
   const r = await herd.command('status', '--json');
   if (r.code !== 0) throw new Error(`herd status failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
