@@ -25,11 +25,12 @@ test('herd logs -n prints the last lines; -f follows across a USR1 rotation', { 
   const both = await herd.command('logs', '-n', '1');
   assert.match(both.stdout, new RegExp(`^==> ${access} <==\\n.*GET /three.*\\n==> ${errors} <==\\n.*worker 1 .*started`, 's'));
 
-  const follower = spawn(process.execPath, [HERD, 'logs', '-f', '--access', '-n', '0', '--control', herd.control], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const follower = spawn(process.execPath, [HERD, 'logs', '-f', '--access', '-n', '1', '--control', herd.control], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => follower.kill('SIGKILL'));
   let followed = '';
   follower.stdout.on('data', (d) => (followed += d));
-  await new Promise((r) => setTimeout(r, 500)); // it has printed its (empty) tail and polls
+  // Its tail (the last line so far) on screen: the file is open and followed from here on.
+  await waitFor('the follower to print its tail', () => followed.includes('/three'));
   await request(herd.url, '/before-rotation');
   fs.renameSync(access, `${access}.1`);
   await request(herd.url, '/into-the-renamed-file');
@@ -37,7 +38,7 @@ test('herd logs -n prints the last lines; -f follows across a USR1 rotation', { 
   await request(herd.url, '/after-rotation');
   await waitFor('the line written after the rotation', () => followed.includes('/after-rotation'));
   const seen = [...followed.matchAll(/"GET (\S+) /g)].map((m) => m[1]);
-  assert.deepEqual(seen, ['/before-rotation', '/into-the-renamed-file', '/after-rotation']);
+  assert.deepEqual(seen, ['/three', '/before-rotation', '/into-the-renamed-file', '/after-rotation']);
 });
 
 test('herd logs says where logs go when there is no file to read', { timeout: 30_000 }, async (t) => {
