@@ -330,6 +330,7 @@ export class Supervisor {
     this.#dispatch?.close();
     this.#control?.close();
     this.#metricsServer?.close();
+    this.#metricsServer?.closeAllConnections(); // a scraper's keep-alive connection must not keep herd alive
     await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {
       try {
