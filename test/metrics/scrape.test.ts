@@ -96,4 +96,7 @@ test('OpenMetrics on Accept; 404 off /metrics', { timeout: 30_000 }, async (t) =
   const text = await scrape(metricsUrl);
   assert.match(text.type, /^text\/plain; version=0\.0\.4/);
   assert.equal((await scrape(metricsUrl.replace('/metrics', '/other'))).status, 404);
+  // The scrapes above left keep-alive connections open (node's global agent keeps them): a stop still ends herd.
+  assert.equal((await herd.command('stop')).code, 0);
+  assert.equal(await herd.exited, 0);
 });
