@@ -3,6 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from './errors.ts';
+import { runtimeDirPath } from './supervisor/runtime_dir.ts';
 
 export const DISPATCH_MODES = ['reuseport', 'shared', 'handoff'] as const;
 export type DispatchMode = (typeof DISPATCH_MODES)[number];
@@ -24,6 +25,8 @@ export interface ServeConfig {
   engine: EngineName;
   /** Seconds a draining worker may take before it is killed. */
   graceSeconds: number;
+  /** A worker not ready this long after it was spawned is killed (0: wait forever). */
+  startTimeoutMs: number;
   /** A request whose response has not finished within this many ms gets 503 and its connection closed. */
   requestTimeoutMs: number;
   /** Time allowed for the request head to arrive (slowloris bound). */
@@ -38,8 +41,6 @@ export interface ServeConfig {
   bodyTimeoutMs: number;
   /** A streaming response that moves no bytes for this many ms is cut (and logged); 0: off. */
   idleTimeoutMs: number;
-  /** An APP must listen() or export a listener within this many ms. */
-  startupTimeoutMs: number;
   backlog: number;
   controlPath: string;
   pidFile: string | null;
@@ -51,9 +52,13 @@ export interface ServeConfig {
   /** Per-worker memory for access-log records logd has not taken yet; past it records are dropped. */
   logBufferBytes: number;
   static: StaticConfig | null;
+  /** --request-id: keep or make an X-Request-Id for every request, in the response and the access log. */
+  requestId: boolean;
+  /** --metrics HOST:PORT: the supervisor serves Prometheus metrics there; null when off. */
+  metrics: { host: string; port: number } | null;
 }
 
-export const ACCESS_LOG_FORMATS = ['combined', 'json'] as const;
+export const ACCESS_LOG_FORMATS = ['combined', 'combined_id', 'json'] as const;
 export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
 
 /** `--static DIR` and its companions; served before the app (or alone). */
@@ -70,6 +75,7 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   port: 8080,
   graceSeconds: 30,
+  startTimeoutMs: 30_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
@@ -77,16 +83,14 @@ export const DEFAULTS = {
   bodyLimit: 1024 * 1024,
   bodyTimeoutMs: 30_000,
   idleTimeoutMs: 60_000,
-  startupTimeoutMs: 30_000,
   backlog: 511,
   logBufferBytes: 4 * 1024 * 1024,
 } as const;
 
 /** Where `herd serve` listens for `herd status|reload|stop` unless --control says otherwise. */
 export function defaultControlPath(port: number): string {
-  const dir = process.env.XDG_RUNTIME_DIR || os.tmpdir();
   // Port 0 means "any free port": two such herds must not share a socket.
-  return path.join(dir, port === 0 ? `herd-pid${process.pid}.sock` : `herd-${port}.sock`);
+  return path.join(runtimeDirPath(), port === 0 ? `herd-pid${process.pid}.sock` : `herd-${port}.sock`);
 }
 
 export function defaultDispatch(): DispatchMode {
@@ -99,6 +103,14 @@ export function parsePort(value: string, flag = '--port'): number {
     throw new UsageError(`${flag} must be a port number from 0 to 65535, not '${value}'`);
   }
   return n;
+}
+
+/** HOST:PORT, [IPv6]:PORT, or PORT alone (on 127.0.0.1: what it serves is for this machine's scraper unless said otherwise). */
+export function parseListenAddress(value: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d+)$/.exec(value);
+  if (m) return { host: m[1] ?? m[2], port: parsePort(m[3], flag) };
+  if (/^\d+$/.test(value)) return { host: '127.0.0.1', port: parsePort(value, flag) };
+  throw new UsageError(`${flag} must be HOST:PORT or PORT, not '${value}'`);
 }
 
 export function parseWorkers(value: string): number {

@@ -11,7 +11,7 @@ export async function runControlCommand(command: ControlCommand, what: string, a
     console.log(controlHelp(command, what));
     return 0;
   }
-  const reply = await sendControl(controlPathFrom(values), command);
+  const reply = await sendControl(await controlPathFrom(values), command);
   if (!reply.ok) throw new HerdError(reply.error);
   console.log(`herd: ${'message' in reply ? reply.message : 'done'}`);
   return 0;

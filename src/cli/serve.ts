@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ACCESS_LOG_FORMATS, DEFAULTS, defaultControlPath, defaultDispatch, DISPATCH_MODES, ENGINES, HANDOFF_POLICIES,
-  parseChoice, parseCount, parsePort, parseTimeoutSeconds, parseWorkers, portFromEnvironment, type ServeConfig, type StaticConfig,
+  parseChoice, parseCount, parseListenAddress, parsePort, parseTimeoutSeconds, parseWorkers, portFromEnvironment, type ServeConfig, type StaticConfig,
 } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
@@ -24,11 +24,11 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --handoff rr|least|sticky  how handoff picks a worker (default rr; sticky: by client address)
   --engine fast|node       HTTP engine (default: fast for the built-in app, node for an APP)
   --grace SECONDS          time a draining worker gets before it is killed (default ${DEFAULTS.graceSeconds})
+  --start-timeout SEC      a worker not ready this long after its start is killed (default ${DEFAULTS.startTimeoutMs / 1000}; 0: no limit)
   --request-timeout SEC    a response whose head is not sent in time gets 503 (default ${DEFAULTS.requestTimeoutMs / 1000}; 0: off)
   --idle-timeout SEC       a response that moves no bytes for SEC is cut (default ${DEFAULTS.idleTimeoutMs / 1000}; 0: off)
   --body-timeout SEC       a request body with no bytes for SEC gets 408 (default ${DEFAULTS.bodyTimeoutMs / 1000}; 0: off)
   --body-limit BYTES       larger request bodies get 413 (default ${DEFAULTS.bodyLimit} on the fast engine, none on node)
-  --startup-timeout SEC    time an APP has to listen() or export a listener (default ${DEFAULTS.startupTimeoutMs / 1000})
   --headers-timeout SEC    time for the request head to arrive (default ${DEFAULTS.headersTimeoutMs / 1000})
   --keep-alive-timeout SEC idle keep-alive connections close after this (default ${DEFAULTS.keepAliveTimeoutMs / 1000})
   --max-connections N      per-worker cap on open connections (default 0: none)
@@ -36,7 +36,7 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --control PATH           control socket for herd status|reload|stop (default ${defaultControlPath(DEFAULTS.port)})
   --pid-file PATH          write the supervisor's pid here
   --access-log PATH|-|off  access log, written by the log daemon (default off; - is stdout)
-  --access-log-format F    combined (nginx/Apache) or json (default combined)
+  --access-log-format F    combined (nginx/Apache), combined_id (combined, then the request id) or json (default combined)
   --error-log PATH|-       supervisor events: worker started/exited/respawned, reloads (default -: stderr)
   --log-buffer BYTES       per-worker buffer for access records logd has not taken yet (default ${DEFAULTS.logBufferBytes})
   --static DIR             serve the files in DIR, before the app (or alone)
@@ -44,6 +44,8 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --autoindex              list directories without an index.html
   --follow-symlinks        serve symlinks that lead outside DIR
   --cache-control VALUE    Cache-Control header for files (default none)
+  --request-id             keep a valid X-Request-Id or make one: in the response, req.headers, the access log
+  --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics from the supervisor (PORT alone: 127.0.0.1)
 
 signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs.`;
 
@@ -55,11 +57,11 @@ const OPTIONS = {
   handoff: { type: 'string' },
   engine: { type: 'string' },
   grace: { type: 'string' },
+  'start-timeout': { type: 'string' },
   'request-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'body-timeout': { type: 'string' },
   'body-limit': { type: 'string' },
-  'startup-timeout': { type: 'string' },
   'headers-timeout': { type: 'string' },
   'keep-alive-timeout': { type: 'string' },
   'max-connections': { type: 'string' },
@@ -75,6 +77,8 @@ const OPTIONS = {
   autoindex: { type: 'boolean' },
   'follow-symlinks': { type: 'boolean' },
   'cache-control': { type: 'string' },
+  metrics: { type: 'string' },
+  'request-id': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -96,6 +100,7 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     handoff: v.handoff === undefined ? 'rr' : parseChoice(v.handoff, HANDOFF_POLICIES, '--handoff'),
     engine,
     graceSeconds: v.grace === undefined ? DEFAULTS.graceSeconds : parseTimeoutSeconds(v.grace, '--grace') / 1000,
+    startTimeoutMs: seconds(v['start-timeout'], '--start-timeout', DEFAULTS.startTimeoutMs),
     requestTimeoutMs: seconds(v['request-timeout'], '--request-timeout', DEFAULTS.requestTimeoutMs),
     headersTimeoutMs: seconds(v['headers-timeout'], '--headers-timeout', DEFAULTS.headersTimeoutMs),
     keepAliveTimeoutMs: seconds(v['keep-alive-timeout'], '--keep-alive-timeout', DEFAULTS.keepAliveTimeoutMs),
@@ -103,7 +108,6 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     bodyLimit: v['body-limit'] === undefined ? (engine === 'fast' ? DEFAULTS.bodyLimit : 0) : parseCount(v['body-limit'], '--body-limit', 1),
     bodyTimeoutMs: seconds(v['body-timeout'], '--body-timeout', DEFAULTS.bodyTimeoutMs),
     idleTimeoutMs: seconds(v['idle-timeout'], '--idle-timeout', DEFAULTS.idleTimeoutMs),
-    startupTimeoutMs: seconds(v['startup-timeout'], '--startup-timeout', DEFAULTS.startupTimeoutMs),
     backlog: v.backlog === undefined ? DEFAULTS.backlog : parseCount(v.backlog, '--backlog', 1),
     controlPath: path.resolve(v.control ?? defaultControlPath(port)),
     pidFile: v['pid-file'] === undefined ? null : path.resolve(v['pid-file']),
@@ -112,6 +116,8 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     errorLog: v['error-log'] === undefined ? '-' : logPath(v['error-log']),
     logBufferBytes: v['log-buffer'] === undefined ? DEFAULTS.logBufferBytes : parseCount(v['log-buffer'], '--log-buffer', 1024),
     static: staticConfig(v),
+    metrics: v.metrics === undefined ? null : parseListenAddress(v.metrics, '--metrics'),
+    requestId: v['request-id'] ?? false,
   };
 }
 

@@ -11,7 +11,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(controlHelp('status [--json]', 'Per worker: pid, uptime, open connections, requests, share, restarts, RSS, CPU%.'));
     return 0;
   }
-  const reply = await sendControl(controlPathFrom(values), 'status');
+  const reply = await sendControl(await controlPathFrom(values), 'status');
   if (!reply.ok) throw new HerdError(reply.error);
   if (!('status' in reply)) throw new HerdError('herd answered status without a status');
   console.log(values.json ? JSON.stringify(reply.status, null, 2) : formatStatus(reply.status));
@@ -30,7 +30,7 @@ export function formatStatus(s: Status): string {
   return [head, line(columns), ...rows.map(line)].join('\n');
 }
 
-function duration(sec: number): string {
+export function duration(sec: number): string {
   if (sec < 60) return `${sec.toFixed(0)}s`;
   if (sec < 3600) return `${Math.floor(sec / 60)}m${String(Math.floor(sec % 60)).padStart(2, '0')}s`;
   return `${Math.floor(sec / 3600)}h${String(Math.floor((sec % 3600) / 60)).padStart(2, '0')}m`;

@@ -16,6 +16,8 @@ export interface Dispatch {
   add(worker: WorkerProcess): void;
   /** A worker is draining or gone: give it nothing more. */
   remove(worker: WorkerProcess): void;
+  /** handoff: connections the supervisor holds that no worker has taken yet (for --metrics). */
+  queued?(): number;
   /** Release everything the supervisor holds (at the very end of a stop). */
   close(): void;
 }

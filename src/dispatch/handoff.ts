@@ -91,6 +91,7 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
     mode: 'handoff',
     host: at.host,
     port,
+    queued: () => waiting.length + [...unanswered.values()].reduce((sum, sent) => sum + sent.length, 0),
     handleForWorker: () => undefined,
     add(worker) {
       track(worker);

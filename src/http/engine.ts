@@ -13,6 +13,7 @@ import type { ParserLimits, ParserSink } from './parser.ts';
 import type { RequestHead } from './request_head.ts';
 import type { FastRequest } from './request.ts';
 import { EncodedResponseCache } from './response.ts';
+import { REQUEST_ID_HEADER, requestIdFor } from './request_id.ts';
 import type { FastResponse } from './response.ts';
 import { refuseOverCapacity } from './over_capacity.ts';
 import { acceptHandles, closeHandle, requireStreamHandles, takeHandle } from './stream_handle.ts';
@@ -31,9 +32,12 @@ class FastEngine implements Engine, ConnectionHost {
   private readonly maxConnections: number;
   private readonly limits: ParserLimits;
   private readonly onAccess: ((record: AccessRecord) => void) | undefined;
+  private readonly onResponse: EngineOptions['onResponse'];
+  private readonly requestId: boolean;
   /** Open connections; each knows its index (`slot`), so removal is a swap with the last, no hashing. */
   private readonly live: Connection[] = [];
   private served = 0;
+  private acceptedCount = 0;
   private sweeper: NodeJS.Timeout | null = null;
   private readonly sweepEveryMs: number;
   private drainWaiters: (() => void)[] = [];
@@ -45,6 +49,8 @@ class FastEngine implements Engine, ConnectionHost {
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
     this.maxConnections = options.maxConnections;
     this.onAccess = options.onAccess;
+    this.onResponse = options.onResponse;
+    this.requestId = options.requestId ?? false;
     this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit };
     const seconds = Math.floor(options.keepAliveTimeoutMs / 1000);
     this.keepAliveLines = 'Connection: keep-alive\r\n' + (seconds > 0 ? `Keep-Alive: timeout=${seconds}\r\n` : '');
@@ -65,6 +71,7 @@ class FastEngine implements Engine, ConnectionHost {
   }
 
   private accept(handle: StreamHandle, socket: net.Socket | null, buffered: Buffer | null): void {
+    this.acceptedCount++;
     if (this.maxConnections > 0 && this.live.length >= this.maxConnections) {
       refuseOverCapacity(handle, socket);
       return;
@@ -102,6 +109,11 @@ class FastEngine implements Engine, ConnectionHost {
   }
 
   invoke(req: FastRequest, res: FastResponse, connection: Connection): void {
+    if (this.requestId) {
+      const id = requestIdFor(req.head.field(REQUEST_ID_HEADER));
+      req.head.requestId = id;
+      res.requestId = id;
+    }
     let result: void | Promise<void>;
     try {
       result = this.handler(req, res);
@@ -116,6 +128,8 @@ class FastEngine implements Engine, ConnectionHost {
 
   completed(res: FastResponse, head: RequestHead | null, connection: Connection): void {
     this.served++;
+    const onResponse = this.onResponse;
+    if (onResponse !== undefined) onResponse(head?.method ?? '-', res.statusCode, res.bodyBytes, connection.now() - res.startedAt);
     const onAccess = this.onAccess;
     if (onAccess === undefined) return;
     const now = connection.now();
@@ -130,6 +144,7 @@ class FastEngine implements Engine, ConnectionHost {
       referer: head?.referer(),
       userAgent: head?.userAgent(),
       durationMs: now - res.startedAt,
+      requestId: head?.requestId ?? undefined,
     });
   }
 
@@ -148,6 +163,10 @@ class FastEngine implements Engine, ConnectionHost {
 
   connections(): number {
     return this.live.length;
+  }
+
+  accepted(): number {
+    return this.acceptedCount;
   }
 
   requests(): number {

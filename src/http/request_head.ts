@@ -31,6 +31,8 @@ export class RequestHead {
   contentLength = 0;
   expectContinue = false;
   private decoded: IncomingHeaders | null = null;
+  /** --request-id: the id this request goes by; req.headers shows it as x-request-id. */
+  requestId: string | null = null;
   /** Where the values of Referer and User-Agent are in `bytes`; -1 when absent. Set by the parser. */
   refererStart = -1;
   refererEnd = 0;
@@ -94,8 +96,29 @@ export class RequestHead {
         out[name] = previous + (name === 'cookie' ? '; ' : ', ') + value;
       }
     }
+    if (this.requestId !== null) out['x-request-id'] = this.requestId;
     this.decoded = out;
     return out;
+  }
+
+  /**
+   * One field's value as headers() would give it (repeats joined with ', '), found without decoding
+   * the others; undefined when absent. `name` is lower case. Not for the names headers() treats
+   * specially (set-cookie, cookie, the first-value-wins ones).
+   */
+  field(name: string): string | undefined {
+    const bytes = this.bytes;
+    let found: string | undefined;
+    for (let p = this.fieldsStart; p < this.fieldsEnd; ) {
+      const colon = bytes.indexOf(COLON, p);
+      const cr = bytes.indexOf(CR, colon);
+      if (colon - p === name.length && bytes.toString('latin1', p, colon).toLowerCase() === name) {
+        const value = bytes.toString('latin1', valueStart(bytes, colon + 1, cr), valueEnd(bytes, colon + 1, cr));
+        found = found === undefined ? value : `${found}, ${value}`;
+      }
+      p = cr + 2;
+    }
+    return found;
   }
 
   /** The access log's two fields (first occurrence, as node:http keeps), found by the parser on its way. */

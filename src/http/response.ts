@@ -66,6 +66,8 @@ export class EncodedResponseCache {
   connectionLines = '';
   dateLine = '';
   bytes: Buffer | null = null;
+  /** Where the head's final CRLF starts in `bytes`: a request id line goes in there. */
+  headEnd = 0;
 }
 
 type Listener = () => void;
@@ -99,6 +101,11 @@ export class FastResponse implements Response {
   private owesDrain = false;
   private continuePending: boolean;
   private listeners: Map<ResponseEvent, Listener[]> | null = null;
+  /**
+   * --request-id: the id this response carries as X-Request-Id. Kept out of the header list so the
+   * encoded response cache still serves the rest of the head; the line is spliced in on output.
+   */
+  requestId: string | null = null;
 
   constructor(channel: ResponseChannel, head: RequestHead | null, keepAlive: boolean, startedAt: number) {
     this.channel = channel;
@@ -167,8 +174,10 @@ export class FastResponse implements Response {
   }
 
   getHeader(name: string): OutgoingHeaderValue | undefined {
-    const k = this.find(name.toLowerCase());
-    return k === -1 ? undefined : this.headers[k + 2];
+    const lower = name.toLowerCase();
+    const k = this.find(lower);
+    if (k === -1) return lower === 'x-request-id' && this.requestId !== null ? this.requestId : undefined;
+    return this.headers[k + 2];
   }
 
   getHeaderNames(): string[] {
@@ -221,7 +230,10 @@ export class FastResponse implements Response {
     if (!this.rendered) this.channel.useNoDelay();
     const body = typeof chunk === 'string' ? Buffer.from(chunk, encoding ?? 'utf8') : chunk;
     let head = '';
-    if (!this.rendered) head = this.renderHead(-1);
+    if (!this.rendered) {
+      head = this.renderHead(-1);
+      if (this.requestId !== null) head = head.slice(0, -2) + requestIdLine(this.requestId) + '\r\n';
+    }
     if (body.length === 0) return head === '' ? true : this.output(Buffer.from(head, 'latin1'));
     this.bodyBytes += body.length;
     if (this.framing === FRAMING_NONE) return head === '' ? true : this.output(Buffer.from(head, 'latin1'));
@@ -260,7 +272,7 @@ export class FastResponse implements Response {
       if (cached !== null) {
         this.rendered = true;
         this.bodyBytes = this.framing === FRAMING_NONE ? 0 : cached.bodyLength;
-        this.output(cached.bytes!);
+        this.output(this.withRequestId(cached.bytes!, cached.headEnd));
         return;
       }
     }
@@ -276,8 +288,19 @@ export class FastResponse implements Response {
       else out.set(body, head.length);
     }
     this.bodyBytes = sendBody ? bodyLength : 0;
-    if (text !== undefined || chunk === undefined) this.storeInCache(text ?? '', this.bodyBytes, out);
-    this.output(out);
+    if (text !== undefined || chunk === undefined) this.storeInCache(text ?? '', this.bodyBytes, out, head.length - 2);
+    this.output(this.withRequestId(out, head.length - 2));
+  }
+
+  /** `bytes` (a whole response) with the X-Request-Id line put in before the head's final CRLF at `headEnd`. */
+  private withRequestId(bytes: Buffer, headEnd: number): Buffer {
+    if (this.requestId === null) return bytes;
+    const line = requestIdLine(this.requestId);
+    const out = Buffer.allocUnsafe(bytes.length + line.length);
+    bytes.copy(out, 0, 0, headEnd);
+    out.write(line, headEnd, 'latin1');
+    bytes.copy(out, headEnd + line.length, headEnd);
+    return out;
   }
 
   /** Status line, headers, Date, Connection and framing; decides this.framing and this.closeAfter. */
@@ -351,7 +374,7 @@ export class FastResponse implements Response {
     return c;
   }
 
-  private storeInCache(body: string, bodyLength: number, bytes: Buffer): void {
+  private storeInCache(body: string, bodyLength: number, bytes: Buffer, headEnd: number): void {
     // Only responses whose framing the engine chose; user-set framing or Date headers are not cached.
     const h = this.headers;
     for (let k = 0; k < h.length; k += 3) {
@@ -369,6 +392,7 @@ export class FastResponse implements Response {
     c.connectionLines = this.closeAfter ? CONNECTION_CLOSE : this.channel.keepAliveLines;
     c.dateLine = dateHeaderLine(this.channel.now());
     c.bytes = bytes;
+    c.headEnd = headEnd;
   }
 
   private output(data: Buffer): boolean {
@@ -471,4 +495,8 @@ const QUEUED_HIGH_WATER = 16 * 1024;
 
 function fireDrain(res: FastResponse): void {
   res.fire('drain');
+}
+
+function requestIdLine(id: string): string {
+  return 'X-Request-Id: ' + id + '\r\n';
 }

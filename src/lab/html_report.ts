@@ -7,7 +7,11 @@ import { fileURLToPath } from 'node:url';
 import type { LabResults } from './results.ts';
 import { allTables, MODE_TITLES, type Table } from './tables.ts';
 
+/** Chart.js's UMD build: beside this module in the package (`npm run build` puts it there, so chart.js
+ * is no dependency of an installed herd), from node_modules in the checkout. */
 function chartJsSource(): string {
+  const vendored = new URL('./chart.umd.js', import.meta.url);
+  if (fs.existsSync(vendored)) return fs.readFileSync(vendored, 'utf8');
   const entry = fileURLToPath(import.meta.resolve('chart.js'));
   return fs.readFileSync(path.join(path.dirname(entry), 'chart.umd.js'), 'utf8');
 }

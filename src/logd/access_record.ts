@@ -15,4 +15,6 @@ export interface AccessRecord {
   userAgent: string | undefined;
   /** Time from request start to response finish. */
   durationMs: number;
+  /** With --request-id: the id the request went by. */
+  requestId?: string;
 }

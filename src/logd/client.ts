@@ -24,13 +24,14 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { AccessRecord } from './access_record.ts';
+import type { AccessLogFormat } from '../config.ts';
 import { formatFor, type AccessLineFormat } from './formats.ts';
 import { MAX_LINE_BYTES } from './protocol.ts';
 import { ReceiptParser, wireBytesForFileBytes, type Receipt } from './receipts.ts';
 
 export interface LogClientOptions {
   socketPath: string;
-  format: 'combined' | 'json';
+  format: AccessLogFormat;
   /** Memory for records not yet acknowledged by logd; past it records are dropped and counted. */
   bufferBytes: number;
   /** Records dropped since the previous notice; called at most once every 30 s. */

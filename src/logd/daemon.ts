@@ -109,6 +109,8 @@ export class LogDaemonProcess {
       this.server.once('error', reject);
       this.server.listen(this.config.socketPath, () => {
         this.server.off('error', reject);
+        // Only this user's workers may hand logd records (the directory is private by default too).
+        fs.chmodSync(this.config.socketPath, 0o600);
         acceptHandles(this.server, (handle) => this.accept(handle));
         resolve();
       });

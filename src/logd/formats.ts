@@ -13,7 +13,7 @@ export interface AccessLineFormat {
 }
 
 export function formatFor(format: AccessLogFormat): AccessLineFormat {
-  return format === 'json' ? JSON_FORMAT : COMBINED;
+  return format === 'json' ? JSON_FORMAT : format === 'combined_id' ? COMBINED_ID : COMBINED;
 }
 
 // A protocol line holds at most 65535 bytes (squid's fgets buffer). Each free-form field has a
@@ -68,6 +68,21 @@ const COMBINED: AccessLineFormat = {
   },
 };
 
+/**
+ * `combined_id`: combined, then ` "$request_id"` (`"-"` without one). A parser of combined reads its
+ * fields from the left and stops after the user agent, so it keeps working on these lines.
+ */
+const COMBINED_ID: AccessLineFormat = {
+  maxBytes(r) {
+    return COMBINED.maxBytes(r) + 3 + budgeted(r.requestId, FIELD_BUDGET);
+  },
+  write(r, buf, pos) {
+    pos = COMBINED.write(r, buf, pos);
+    buf[pos++] = SPACE;
+    return putQuotedOrDash(buf, pos, r.requestId);
+  },
+};
+
 // json cuts characters before escaping, which makes one at most 6 bytes: (4096 + 5 × 1024 + 16) × 6 plus the keys stays below 65535.
 const JSON_URL_CHARS = 4096;
 const JSON_FIELD_CHARS = 1024;
@@ -78,7 +93,8 @@ const JSON_FORMAT: AccessLineFormat = {
     // JSON.stringify and the \u escape make a UTF-16 unit at most 6 bytes; 256 holds the keys and numbers.
     const chars =
       Math.min(r.remote.length, JSON_FIELD_CHARS) + Math.min(r.method.length, JSON_FIELD_CHARS) + Math.min(r.url.length, JSON_URL_CHARS) +
-      Math.min(r.httpVersion.length, VERSION_BUDGET) + Math.min(r.referer?.length ?? 0, JSON_FIELD_CHARS) + Math.min(r.userAgent?.length ?? 0, JSON_FIELD_CHARS);
+      Math.min(r.httpVersion.length, VERSION_BUDGET) + Math.min(r.referer?.length ?? 0, JSON_FIELD_CHARS) + Math.min(r.userAgent?.length ?? 0, JSON_FIELD_CHARS) +
+      (r.requestId?.length ?? 0);
     return 256 + 6 * chars;
   },
   write(r, buf, pos) {
@@ -98,6 +114,7 @@ function jsonLine(r: AccessRecord): string {
     referer: r.referer === undefined ? null : cut(r.referer, JSON_FIELD_CHARS),
     userAgent: r.userAgent === undefined ? null : cut(r.userAgent, JSON_FIELD_CHARS),
     durationMs: Math.round(r.durationMs * 1000) / 1000,
+    requestId: r.requestId,
   });
   return NON_ASCII.test(line) ? line.replace(NON_ASCII_ALL, escapeUnicode) : line;
 }

@@ -22,11 +22,22 @@ export interface WorkerStatus {
   /** CPU time over uptime, as ps(1) reports %CPU. */
   cpuPercent: number;
   logDropped: number;
+  /** With --metrics: responses per duration bucket since the worker started (herd top's latency); else null. */
+  durationCounts: number[] | null;
 }
 
 export interface Status {
   pid: number;
   listen: string;
+  /** The APP module's absolute path; null for the built-in hello app. */
+  app: string | null;
+  workersWanted: number;
+  /** The access log file, '-' for herd's stdout, null when off (what `herd logs` reads). */
+  accessLog: string | null;
+  /** The error log file, '-' for herd's stderr. */
+  errorLog: string;
+  /** Where --metrics serves, or null when it is off. */
+  metricsUrl: string | null;
   dispatch: DispatchMode;
   handoff: HandoffPolicy;
   engine: EngineName;

@@ -1,13 +1,17 @@
 // The supervisor's control socket (a unix socket): `herd status|reload|stop|reopen` connect here.
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { HerdError } from '../errors.ts';
+import { ensurePrivateDir, runtimeDirPath } from './runtime_dir.ts';
 import { CONTROL_COMMANDS, type ControlReply, type ControlRequest } from './control_protocol.ts';
 
 export type ControlHandler = (request: ControlRequest) => Promise<ControlReply>;
 
-export async function openControlServer(path: string, handle: ControlHandler): Promise<net.Server> {
-  await refuseLiveSocket(path);
+/** Whoever can connect can stop or reload herd: the socket is 0600, and by default in the private runtime directory. */
+export async function openControlServer(socketPath: string, handle: ControlHandler): Promise<net.Server> {
+  if (path.dirname(socketPath) === runtimeDirPath()) ensurePrivateDir(path.dirname(socketPath));
+  await refuseLiveSocket(socketPath);
   const server = net.createServer((socket) => {
     let input = '';
     socket.setEncoding('utf8');
@@ -32,9 +36,10 @@ export async function openControlServer(path: string, handle: ControlHandler): P
   };
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new HerdError(`cannot create the control socket ${path}: ${err.message}`, err.code ?? 'ECONTROL')));
-    server.listen(path, resolve);
+      reject(new HerdError(`cannot create the control socket ${socketPath}: ${err.message}`, err.code ?? 'ECONTROL')));
+    server.listen(socketPath, resolve);
   });
+  fs.chmodSync(socketPath, 0o600);
   return server;
 }
 

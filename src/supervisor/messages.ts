@@ -1,5 +1,6 @@
 // Every message that crosses the supervisor↔worker IPC channel, defined once.
 import type { DispatchMode, ServeConfig } from '../config.ts';
+import type { MetricsSnapshot } from '../metrics/snapshot.ts';
 
 /** What a worker needs to start: the config plus who it is. */
 export interface WorkerStart {
@@ -52,4 +53,6 @@ export type WorkerMessage =
   /** handoff: connections handed to this worker that have since closed (batched). */
   | { t: 'closed'; count: number }
   /** A line for the supervisor's error log (access records dropped, say). */
-  | { t: 'notice'; line: string };
+  | { t: 'notice'; line: string }
+  /** --metrics: the worker's counters since it started, every second and once more before it exits. */
+  | { t: 'metrics'; snapshot: MetricsSnapshot };

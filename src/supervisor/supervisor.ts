@@ -3,16 +3,23 @@
 // rolling reload, a graceful stop) run as tasks beside the loop, so a signal is never stuck
 // behind them: TERM during a reload stops the reload.
 import fs from 'node:fs';
+import path from 'node:path';
+import type http from 'node:http';
 import type net from 'node:net';
 import type { ServeConfig } from '../config.ts';
 import { openDispatch, type Dispatch } from '../dispatch/dispatch.ts';
 import { SlotHealth } from './backoff.ts';
 import { openControlServer } from './control_server.ts';
+import { writePidFile } from './runtime_dir.ts';
 import type { ControlReply, ControlRequest, Status } from './control_protocol.ts';
 import { EventQueue } from './event_queue.ts';
 import { listenForSignals, SIGNAL_MEANINGS, type SupervisorSignal } from './signals.ts';
 import { WorkerProcess, type WorkerExit } from './worker_process.ts';
 import { LogDaemon } from '../logd/supervisor_side.ts';
+import { readListenCounters } from '../lab/listen_counters.ts';
+import { HerdMetrics } from '../metrics/herd_metrics.ts';
+import { openMetricsServer } from '../metrics/metrics_server.ts';
+import { renderMetrics } from '../metrics/prometheus_text.ts';
 import { AppPorts } from './app_ports.ts';
 
 type SupervisorEvent =
@@ -47,6 +54,11 @@ export class Supervisor {
   #exitCode = 0;
   #stopping: Promise<void> | undefined;
   #logd: LogDaemon | undefined;
+  /** --metrics: the workers' reports, and the server scrapers read them from. */
+  readonly #metrics: HerdMetrics | null;
+  #metricsServer: http.Server | undefined;
+  #metricsUrl: string | null = null;
+  #reloads = 0;
 
   readonly #onReady: ((url: string) => void) | undefined;
 
@@ -54,6 +66,7 @@ export class Supervisor {
     this.config = config;
     this.#log = events.log ?? ((line) => this.#errorLog(line));
     this.#onReady = events.onReady;
+    this.#metrics = config.metrics ? new HerdMetrics() : null;
   }
 
   get url(): string {
@@ -78,6 +91,10 @@ export class Supervisor {
   }
 
   async #start(): Promise<void> {
+    if (process.pid === 1) {
+      // An init reaps every orphan; Node can wait only for children it spawned itself.
+      this.#log('running as PID 1: herd cannot reap orphaned grandchildren (zombies would pile up); run it under an init: docker run --init, or tini');
+    }
     this.#dispatch = await openDispatch(this.config);
     // Port 0 is resolved by the dispatch; every worker must use the port it found.
     this.config.port = this.#dispatch.port;
@@ -86,7 +103,14 @@ export class Supervisor {
     if (this.config.accessLog !== null || this.config.errorLog !== '-') {
       this.#logd = await LogDaemon.start({ accessLog: this.config.accessLog, errorLog: this.config.errorLog, socketPath: this.#logSocket });
     }
-    if (this.config.pidFile) fs.writeFileSync(this.config.pidFile, `${process.pid}\n`);
+    if (this.config.metrics) {
+      const { host, port } = this.config.metrics;
+      this.#metricsServer = await openMetricsServer(host, port, (openMetrics) => this.#renderMetrics(openMetrics));
+      const bound = (this.#metricsServer.address() as { port: number }).port;
+      this.#metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+      this.#log(`metrics on ${this.#metricsUrl}`);
+    }
+    if (this.config.pidFile) writePidFile(this.config.pidFile);
     for (let slot = 1; slot <= this.config.workers; slot++) {
       this.#health[slot] = new SlotHealth();
       this.#slots[slot] = this.#spawn(slot);
@@ -112,9 +136,19 @@ export class Supervisor {
     this.#workers.add(worker);
     worker.onNotice = (line) => this.#log(`worker ${slot}: ${line}`);
     worker.onListen = (seq, host, port) => void this.#appPorts?.answer(worker, seq, host, port);
+    const metrics = this.#metrics;
+    if (metrics) worker.onMetrics = (snapshot) => metrics.report(slot, worker.pid, snapshot);
     worker.ready.then(() => this.#log(`worker ${slot} (pid ${worker.pid}) started`), () => {});
+    if (this.config.startTimeoutMs > 0) {
+      // Not a queue event: the loop does not run until every first worker is ready, which is when this
+      // matters most. Killing a starting worker touches no slot; its exit is an event like any other.
+      const timer = setTimeout(() => this.#onStartTimeout(worker), this.config.startTimeoutMs);
+      const clear = () => clearTimeout(timer);
+      worker.ready.then(clear, clear);
+    }
     void worker.exited.then((exit) => {
       this.#workers.delete(worker);
+      this.#metrics?.exited(worker.pid);
       this.#queue.push({ type: 'worker-exit', worker, exit });
     });
     return worker;
@@ -182,6 +216,19 @@ export class Supervisor {
     setTimeout(() => this.#queue.push({ type: 'respawn', slot }), delay).unref();
   }
 
+  /** Still starting when its time ran out: an import that never finishes, a listen that never comes. */
+  #onStartTimeout(worker: WorkerProcess): void {
+    // A worker that already said why it cannot start (an APP that never listens) is leaving.
+    if (worker.state !== 'starting' || worker.fatal) return;
+    const app = this.config.app ? `APP ${path.relative(process.cwd(), this.config.app) || this.config.app}` : 'the worker';
+    const seconds = this.config.startTimeoutMs / 1000;
+    worker.fatal = {
+      message: `${app} was not ready within ${seconds} s (--start-timeout); is it waiting on something that never answers, a top-level await or a database?`,
+      code: 'ESTARTTIMEOUT',
+    };
+    worker.kill();
+  }
+
   readonly #reportedFatals = new Set<string>();
   /** A worker's own error is printed once, not once per death of every worker. */
   #reportFatalOnce(slot: number, message: string): void {
@@ -228,11 +275,13 @@ export class Supervisor {
   /** Rolling reload: per slot, start the new worker, wait until it is ready, then drain the old. */
   async #rollingReload(): Promise<void> {
     this.#state = 'reloading';
+    this.#reloads++;
     this.#log('reload: starting');
     if (this.config.dispatch === 'reuseport' && !tcpMigrateReq()) {
       this.#log('reload: with reuseport, connections queued on a closing worker socket are reset; set net.ipv4.tcp_migrate_req=1 (Linux 5.14+) to move them, or use --dispatch shared|handoff');
     }
     const graceMs = this.config.graceSeconds * 1000;
+    let abandoned = false;
     for (let slot = 1; slot <= this.config.workers; slot++) {
       if (this.#state !== 'reloading') return;
       const fresh = this.#spawn(slot);
@@ -241,6 +290,7 @@ export class Supervisor {
       } catch (err) {
         this.#log(`reload aborted: the new worker ${slot} did not start: ${(err as Error).message}`);
         fresh.kill();
+        abandoned = true;
         break;
       }
       if (this.#state !== 'reloading') {
@@ -256,7 +306,7 @@ export class Supervisor {
     }
     if (this.#state === 'reloading') {
       this.#state = 'running';
-      this.#log('reload: done');
+      this.#log(abandoned ? 'reload: abandoned; the workers not replaced yet serve on' : 'reload: done');
     }
   }
 
@@ -289,6 +339,8 @@ export class Supervisor {
     this.#dispatch?.close();
     this.#appPorts?.close();
     this.#control?.close();
+    this.#metricsServer?.close();
+    this.#metricsServer?.closeAllConnections(); // a scraper's keep-alive connection must not keep herd alive
     await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {
       try {
@@ -299,6 +351,23 @@ export class Supervisor {
     }
   }
 
+  #renderMetrics(openMetrics: boolean): string {
+    let listenOverflows: number | null = null;
+    try {
+      listenOverflows = readListenCounters().listenOverflows;
+    } catch {
+      // /proc/net/netstat unreadable (not Linux, or a restricted container): the metric is left out.
+    }
+    return renderMetrics({
+      slots: this.#metrics!.slots(),
+      restarts: new Map(this.#health.flatMap((h, slot) => (h ? [[slot, h.restarts] as [number, number]] : []))),
+      reloads: this.#reloads,
+      handoffQueued: this.#dispatch?.queued?.() ?? null,
+      accessLog: this.config.accessLog !== null,
+      listenOverflows,
+    }, openMetrics);
+  }
+
   async #status(): Promise<Status> {
     const workers = this.#live();
     const stats = await Promise.all(workers.map((w) => w.stats()));
@@ -307,6 +376,11 @@ export class Supervisor {
     return {
       pid: process.pid,
       listen: this.url,
+      app: this.config.app,
+      workersWanted: this.config.workers,
+      accessLog: this.config.accessLog,
+      errorLog: this.config.errorLog,
+      metricsUrl: this.#metricsUrl,
       dispatch: this.config.dispatch,
       handoff: this.config.handoff,
       engine: this.config.engine,
@@ -329,6 +403,7 @@ export class Supervisor {
           rssBytes: s?.rss ?? 0,
           cpuPercent: s && uptimeSec > 0 ? s.cpuMicros / 1e4 / uptimeSec : 0,
           logDropped: s?.logDropped ?? 0,
+          durationCounts: this.#metrics?.latest(w.pid)?.durationCounts ?? null,
         };
       }),
     };

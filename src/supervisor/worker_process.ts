@@ -4,6 +4,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { HerdError } from '../errors.ts';
 import { siblingModule } from '../source_module.ts';
+import type { MetricsSnapshot } from '../metrics/snapshot.ts';
 import type { SupervisorMessage, WorkerMessage, WorkerStart, WorkerStats } from './messages.ts';
 
 const WORKER_ENTRY = fileURLToPath(siblingModule('../worker/main', import.meta.url));
@@ -33,6 +34,8 @@ export class WorkerProcess {
   readonly ready: Promise<void>;
   /** Where the worker's notices go (the supervisor's error log). */
   onNotice: ((line: string) => void) | undefined;
+  /** --metrics: the worker's latest report. */
+  onMetrics: ((snapshot: MetricsSnapshot) => void) | undefined;
   /** handoff, per port: the worker's reply to the oldest connection it has not answered for yet. */
   readonly onHandoffReply = new Map<number, (taken: boolean) => void>();
   /** The APP in this worker asked to listen on host:port; the supervisor answers with `listen-reply`. */
@@ -85,6 +88,9 @@ export class WorkerProcess {
             break;
           case 'notice':
             this.onNotice?.(message.line);
+            break;
+          case 'metrics':
+            this.onMetrics?.(message.snapshot);
             break;
         }
       });

@@ -17,8 +17,12 @@ export interface EngineOptions {
   idleTimeoutMs?: number;
   /** One line per response herd cut by a timeout; absent: stderr. */
   onCut?: (line: string) => void;
+  /** --request-id: every request gets an X-Request-Id (its own when valid), echoed and logged. */
+  requestId?: boolean;
   /** Called once per finished response; absent when access logging is off. Must not throw. */
   onAccess?: (record: AccessRecord) => void;
+  /** --metrics: the same moment, with only what counters need (no record built, no header decoded). */
+  onResponse?: (method: string, status: number, bodyBytes: number, durationMs: number) => void;
 }
 
 export interface Engine {
@@ -28,6 +32,8 @@ export interface Engine {
   connections(): number;
   /** Responses completed since start. */
   requests(): number;
+  /** Connections accepted since start. */
+  accepted(): number;
   /**
    * Graceful stop of the connections already accepted: in-flight requests finish with
    * `Connection: close`, idle keep-alive connections close now. Resolves when none is left.

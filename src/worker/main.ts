@@ -4,7 +4,7 @@
 // An APP is served one of two ways. It starts its own server(s): every listen() is taken over
 // (listen_takeover.ts) and each server is watched (server_watch.ts). Or it exports a request
 // listener: herd's engine serves it on the dispatch. If its top level did neither, it has
-// --startup-timeout to call listen() (after connecting to a database, say).
+// --start-timeout to call listen() (after connecting to a database, say).
 import net from 'node:net';
 import { describeListenError, HerdError } from '../errors.ts';
 import type { ServeConfig } from '../config.ts';
@@ -20,8 +20,14 @@ import { createLogClient, type LogClient } from '../logd/client.ts';
 import { appListenCalls, listenAsHerd, takeOverListen, type ListenReply } from './listen_takeover.ts';
 import { ServerWatch } from './server_watch.ts';
 import { appHandlesStopSignal, emitStopSignalToApp, holdAppSignalListeners } from './app_signals.ts';
+import { RequestMetrics } from '../metrics/request_metrics.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
+const ORPHAN_EXIT_MS = 1_000;
+/** After an uncaught exception: long enough for logd to take the last batch, short enough to respawn soon. */
+const CRASH_LOG_FLUSH_MS = 1_000;
+/** --metrics: how often a worker reports; what it answered since its last report is lost to a kill -9. */
+const METRICS_REPORT_MS = 1000;
 
 const send = (message: WorkerMessage): void => {
   if (process.connected) process.send!(message);
@@ -32,6 +38,7 @@ interface Served {
   server: net.Server;
   connections(): number;
   requests(): number;
+  accepted(): number;
   drain(): Promise<void>;
   allClosed(): Promise<void>;
   destroyAll(): void;
@@ -39,8 +46,9 @@ interface Served {
 
 let config: ServeConfig | undefined;
 const served: Served[] = [];
-let engineServer: net.Server | undefined;
 let log: LogClient | undefined;
+let metrics: RequestMetrics | undefined;
+let logRecords = 0;
 let draining = false;
 let closedSinceReport = 0;
 let closedTimer: NodeJS.Timeout | undefined;
@@ -72,8 +80,15 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
   }
 });
 
-// The supervisor is gone (killed -9, say): finish what we have and leave rather than serve unsupervised.
-process.on('disconnect', () => void drain());
+// The supervisor is gone (killed -9, say): stop accepting at once (the port is free when every worker
+// has closed its listener), finish what we can and leave rather than serve unsupervised. Nobody will
+// kill us after --grace any more, and logd has left too, so the worker gives itself ORPHAN_EXIT_MS.
+// (drain() disconnects itself after an app's own stop handlers: that is no orphan.)
+let leavingOnPurpose = false;
+process.on('disconnect', () => {
+  if (!leavingOnPurpose) setTimeout(() => process.exit(0), ORPHAN_EXIT_MS).unref();
+  void drain();
+});
 // A stop signal, to this worker or to the whole process group (Ctrl-C, a container runtime):
 // drain, as when the supervisor asks. SIGHUP (the terminal closing) is the supervisor's to judge.
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(signal, () => void drain());
@@ -84,7 +99,12 @@ holdAppSignalListeners();
 process.on('uncaughtException', (err) => {
   // A port the supervisor could not serve reaches an app that does not handle 'error': its one line.
   if (err instanceof HerdError) return sendThenExit({ t: 'fatal', message: err.message, code: err.code }, 1);
-  sendThenExit({ t: 'fatal', message: `uncaught exception: ${err.stack ?? oneLine(err)}`, code: 'UNCAUGHT' }, 1);
+  // The process is done for; what it answered still gets its access line and counts before it goes.
+  for (const s of served) if (s.server.listening) s.server.close();
+  reportMetrics();
+  const message: WorkerMessage = { t: 'fatal', message: `uncaught exception: ${err.stack ?? oneLine(err)}`, code: 'UNCAUGHT' };
+  if (!log) return sendThenExit(message, 1);
+  void log.flush(CRASH_LOG_FLUSH_MS).finally(() => sendThenExit(message, 1));
 });
 
 /** process.send is asynchronous: exit only once the message has left, or it may be lost. */
@@ -110,6 +130,10 @@ async function start(message: WorkerStart, handle: unknown): Promise<void> {
       onDropNotice: (dropped) => send({ t: 'notice', line: `access log: logd is behind; ${dropped} records dropped` }),
     });
   }
+  if (cfg.metrics) {
+    metrics = new RequestMetrics();
+    setInterval(reportMetrics, METRICS_REPORT_MS).unref();
+  }
   if (cfg.app === null) return serveListener(cfg, cfg.static ? null : (hello as Listener), handle);
   takeOverListen({
     ask: askSupervisor,
@@ -121,15 +145,19 @@ async function start(message: WorkerStart, handle: unknown): Promise<void> {
   const listening = new Promise<void>((resolve) => (firstListening = resolve));
   const exported = await importApp(cfg.app);
   if (appListenCalls() === 0 && exported !== undefined) return serveListener(cfg, listenerOf(cfg.app, exported), handle);
-  // It listens (or will): ready once its first server does.
+  // It listens (or will): ready once its first server does. Say why before the supervisor's
+  // --start-timeout kills the worker (0: no limit, so it may call listen() whenever it likes).
+  if (cfg.startTimeoutMs === 0) return listening;
+  // The supervisor counts from the fork; performance.now() is this process's age.
+  const waitMs = Math.max(0, cfg.startTimeoutMs - Math.min(1000, cfg.startTimeoutMs / 5) - performance.now());
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), cfg.startupTimeoutMs)));
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), waitMs)));
   const outcome = await Promise.race([listening, timedOut]);
   clearTimeout(timer);
   if (outcome === 'timeout') {
     const shown = shownAppPath(cfg.app);
     const what = appListenCalls() > 0 ? 'called listen() but no server was listening' : 'did not call listen() and has no default export';
-    throw new HerdError(`APP ${shown} ${what} within ${cfg.startupTimeoutMs / 1000} s (--startup-timeout); start a server with app.listen(process.env.PORT), or export default a request listener (req, res) => { ... }`, 'APP_NO_SERVER');
+    throw new HerdError(`APP ${shown} ${what} within ${cfg.startTimeoutMs / 1000} s (--start-timeout); start a server with app.listen(process.env.PORT), or export default a request listener (req, res) => { ... }`, 'APP_NO_SERVER');
   }
 }
 
@@ -140,7 +168,9 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
     requestTimeoutMs: cfg.requestTimeoutMs,
     bodyTimeoutMs: cfg.bodyTimeoutMs,
     idleTimeoutMs: cfg.idleTimeoutMs,
-    onAccess: log ? (record) => log!.access(record) : undefined,
+    requestId: cfg.requestId,
+    onAccess: onAccess(),
+    onResponse: onResponse(),
     onCut: (line) => console.error(`herd cut a response: ${line}`),
   });
   leaveBodiesToHerd(server);
@@ -151,6 +181,7 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
     server,
     connections: () => watch.connections(),
     requests: () => watch.requests(),
+    accepted: () => watch.accepted(),
     drain: () => watch.drainRequests(),
     allClosed: () => watch.allClosed(),
     destroyAll: () => watch.destroyAll(),
@@ -190,12 +221,12 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: unk
   }
   const engine = createEngine(cfg, handler);
   const server = engine.server;
-  engineServer = server;
   listenAsHerd(server);
   served.push({
     server,
     connections: () => engine.connections(),
     requests: () => engine.requests(),
+    accepted: () => engine.accepted(),
     drain: () => engine.drain(),
     allClosed: () => (engine.allClosed ? engine.allClosed() : engine.drain()),
     destroyAll: () => engine.destroyAll(),
@@ -235,11 +266,40 @@ function createEngine(cfg: ServeConfig, handler: Listener): Engine {
     bodyTimeoutMs: cfg.bodyTimeoutMs,
     idleTimeoutMs: cfg.idleTimeoutMs,
     onCut: (line) => console.error(`herd cut a response: ${line}`),
-    onAccess: log ? (record) => log!.access(record) : undefined,
+    requestId: cfg.requestId,
+    onAccess: onAccess(),
+    onResponse: onResponse(),
   };
   return cfg.engine === 'fast'
     ? createFastEngine(handler as Handler, options)
     : createNodeEngine(handler as Parameters<typeof createNodeEngine>[0], options);
+}
+
+/** The access log's hook; each record handed to the log client is counted for --metrics. */
+function onAccess(): EngineOptions['onAccess'] {
+  const l = log;
+  if (!l) return undefined;
+  if (!metrics) return (record) => l.access(record);
+  return (record) => {
+    logRecords++;
+    l.access(record);
+  };
+}
+
+function onResponse(): EngineOptions['onResponse'] {
+  const m = metrics;
+  return m ? (method, status, bytes, ms) => m.record(method, status, bytes, ms) : undefined;
+}
+
+function reportMetrics(): void {
+  if (!metrics) return;
+  let accepted = 0;
+  let open = 0;
+  for (const s of served) {
+    accepted += s.accepted();
+    open += s.connections();
+  }
+  send({ t: 'metrics', snapshot: metrics.snapshot({ accepted, open, logRecords, logDropped: log?.dropped() ?? 0 }) });
 }
 
 /**
@@ -312,6 +372,7 @@ async function drain(): Promise<void> {
   // Every access line of the requests just finished reaches logd before the worker leaves.
   if (log) await log.flush(Math.min(LOG_FLUSH_TIMEOUT_MS, Math.max(0, deadline - Date.now())));
   if (closedTimer) clearTimeout(closedTimer);
+  reportMetrics();
   const appStops = appHandlesStopSignal();
   // The app's handler may call process.exit(): everything herd owes is done by now.
   if (appStops) await until(emitStopSignalToApp());
@@ -322,6 +383,7 @@ async function drain(): Promise<void> {
   // loop is empty, as a Node process does, or at the deadline.
   log?.close();
   setTimeout(() => process.exit(0), Math.max(0, deadline - Date.now())).unref();
+  leavingOnPurpose = true;
   if (process.connected) process.send!({ t: 'closed', count: closedSinceReport }, () => process.disconnect());
 }
 

@@ -40,11 +40,14 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     bodyTimeoutMs: options.bodyTimeoutMs ?? 0,
     idleTimeoutMs: options.idleTimeoutMs ?? 0,
     onAccess: options.onAccess,
+    onResponse: options.onResponse,
+    requestId: options.requestId,
     onCut: options.onCut ?? ((line) => console.error(`herd cut a response: ${line}`)),
   });
   return {
     server,
     connections: () => watch.connections(),
+    accepted: () => watch.accepted(),
     requests: () => watch.requests(),
     drain: () => watch.drainRequests(),
     allClosed: () => watch.allClosed(),

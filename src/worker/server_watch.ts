@@ -12,12 +12,17 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { AccessRecord } from '../logd/access_record.ts';
+import { REQUEST_ID_HEADER, requestIdFor } from '../http/request_id.ts';
 
 export interface WatchOptions {
   requestTimeoutMs: number;
   bodyTimeoutMs: number;
   idleTimeoutMs: number;
   onAccess?: (record: AccessRecord) => void;
+  /** --metrics: each finished response. */
+  onResponse?: (method: string, status: number, bodyBytes: number, durationMs: number) => void;
+  /** --request-id: every request gets an X-Request-Id (its own when valid), echoed and logged. */
+  requestId?: boolean;
   /** One line per response herd cut. */
   onCut: (line: string) => void;
   /**
@@ -33,6 +38,7 @@ class Exchange {
   readonly res: http.ServerResponse;
   readonly started: number;
   readonly writtenBefore: number;
+  requestId: string | undefined;
   /** From when the request timeout counts: the request's start, then each sweep that saw its body still arriving. */
   waitingSince: number;
   lastMoved: number;
@@ -53,6 +59,7 @@ export class ServerWatch {
   readonly #sockets = new Set<net.Socket>();
   readonly #inFlight = new Set<Exchange>();
   #served = 0;
+  #accepted = 0;
   #draining = false;
   #sweeper: NodeJS.Timeout | undefined;
   readonly #sweepEveryMs: number;
@@ -65,6 +72,7 @@ export class ServerWatch {
     const shortest = Math.min(...[options.requestTimeoutMs, options.bodyTimeoutMs, options.idleTimeoutMs].filter((t) => t > 0), 4000);
     this.#sweepEveryMs = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
     server.on('connection', (socket: net.Socket) => {
+      this.#accepted++;
       this.#sockets.add(socket);
       socket.once('close', () => {
         this.#sockets.delete(socket);
@@ -82,10 +90,22 @@ export class ServerWatch {
     return this.#served;
   }
 
+  /** Connections accepted since start. */
+  accepted(): number {
+    return this.#accepted;
+  }
+
   /** A request arrived: count it, time it, log it when done. */
   track(req: http.IncomingMessage, res: http.ServerResponse): void {
-    // bytesWritten sums what is queued: read it only when the access log needs it.
-    const exchange = new Exchange(req, res, Date.now(), this.#options.onAccess ? req.socket.bytesWritten : 0);
+    const { onAccess, onResponse } = this.#options;
+    // bytesWritten sums what is queued: read it only when the access log or the metrics need it.
+    const exchange = new Exchange(req, res, Date.now(), onAccess || onResponse ? req.socket.bytesWritten : 0);
+    if (this.#options.requestId) {
+      const id = requestIdFor(req.headers[REQUEST_ID_HEADER]);
+      exchange.requestId = id;
+      req.headers[REQUEST_ID_HEADER] = id;
+      res.setHeader('X-Request-Id', id);
+    }
     if (this.#draining) res.setHeader('Connection', 'close');
     this.#inFlight.add(exchange);
     this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEveryMs).unref();
@@ -93,7 +113,8 @@ export class ServerWatch {
       this.#inFlight.delete(exchange);
       if (res.writableFinished) {
         this.#served++;
-        if (this.#options.onAccess) this.#options.onAccess(accessRecord(exchange));
+        if (onResponse) onResponse(req.method ?? '-', res.statusCode, bodyBytesSent(exchange), Date.now() - exchange.started);
+        if (onAccess) onAccess(accessRecord(exchange));
       }
       if (this.#draining) this.#closeIdleSoon();
     });
@@ -223,5 +244,6 @@ function accessRecord(x: Exchange): AccessRecord {
     referer: req.headers.referer,
     userAgent: req.headers['user-agent'],
     durationMs: Date.now() - x.started,
+    requestId: x.requestId,
   };
 }

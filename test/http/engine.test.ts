@@ -314,7 +314,7 @@ test('onAccess gets one record per finished response', async (t) => {
   assert.equal(records.length, 2);
   assert.deepEqual(
     { ...records[0], time: 0, durationMs: 0 },
-    { remote: '127.0.0.1', time: 0, method: 'GET', url: '/x?y', httpVersion: '1.1', status: 200, bytes: 13, referer: 'http://r/', userAgent: 'ua/1', durationMs: 0 },
+    { remote: '127.0.0.1', time: 0, method: 'GET', url: '/x?y', httpVersion: '1.1', status: 200, bytes: 13, referer: 'http://r/', userAgent: 'ua/1', durationMs: 0, requestId: undefined },
   );
   assert.equal(records[1].method, 'HEAD');
   assert.equal(records[1].bytes, 0);

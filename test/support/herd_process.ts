@@ -32,9 +32,9 @@ export function tempDir(t: TestContext): string {
 }
 
 /** Runs `herd ARGS` to completion (for commands that exit by themselves). */
-export function runHerd(args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runHerd(args: string[], timeoutMs = 20_000, env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HERD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HERD, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -52,14 +52,28 @@ export function runHerd(args: string[], timeoutMs = 20_000): Promise<{ code: num
 }
 
 /** Starts `herd serve ARGS` on 127.0.0.1 and a free port, and waits until it prints its URL. */
-export async function startHerd(t: TestContext, args: string[], options: { timeoutMs?: number } = {}): Promise<RunningHerd> {
+export interface StartOptions {
+  timeoutMs?: number;
+  /** What runs `herd serve` (the serve flags are appended): the checkout's CLI unless an installed one is tested. */
+  command?: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** No --control: herd takes its default socket in the runtime directory (set XDG_RUNTIME_DIR in env). */
+  defaultControl?: boolean;
+}
+
+export async function startHerd(t: TestContext, args: string[], options: StartOptions = {}): Promise<RunningHerd> {
   const dir = tempDir(t);
-  const control = path.join(dir, 'control.sock');
-  const argv = ['serve', '--host', '127.0.0.1', '--port', '0', '--control', control, ...args];
-  const child = spawn(process.execPath, [HERD, ...argv], {
+  let control = path.join(dir, 'control.sock');
+  const [file, ...prefix] = options.command ?? [process.execPath, HERD, 'serve'];
+  const argv = [...prefix, '--host', '127.0.0.1', '--port', '0', ...(options.defaultControl ? [] : ['--control', control]), ...args];
+  const child = spawn(file, argv, {
+    cwd: options.cwd,
+    env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so cleanup can kill workers too
   });
+  if (options.defaultControl) control = path.join(options.env?.XDG_RUNTIME_DIR ?? '', 'herd', `herd-pid${child.pid}.sock`);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -101,13 +115,14 @@ export async function startHerd(t: TestContext, args: string[], options: { timeo
 export interface WorkerStatusJson {
   id: number;
   pid: number;
+  state: string;
   requests: number;
   share: number;
   restarts: number;
   connections: number;
 }
 
-export async function status(herd: RunningHerd): Promise<{ workers: WorkerStatusJson[]; requests: number; dispatch: string }> {
+export async function status(herd: RunningHerd): Promise<{ workers: WorkerStatusJson[]; requests: number; dispatch: string; logd: { pid: number } | null }> {
   const r = await herd.command('status', '--json');
   if (r.code !== 0) throw new Error(`herd status failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
