@@ -22,6 +22,13 @@ import { openMetricsServer } from '../metrics/metrics_server.ts';
 import { renderMetrics } from '../metrics/prometheus_text.ts';
 import { AppPorts } from './app_ports.ts';
 
+/**
+ * A worker that can say why it is not ready (an APP that never listens) says so at --start-timeout;
+ * the supervisor kills it this much later, for one that cannot (an import that never finishes, a
+ * blocked event loop). The margin keeps the worker's more precise line from losing that race.
+ */
+const START_TIMEOUT_GRACE_MS = 1000;
+
 type SupervisorEvent =
   | { type: 'signal'; signal: SupervisorSignal }
   | { type: 'worker-exit'; worker: WorkerProcess; exit: WorkerExit }
@@ -142,7 +149,7 @@ export class Supervisor {
     if (this.config.startTimeoutMs > 0) {
       // Not a queue event: the loop does not run until every first worker is ready, which is when this
       // matters most. Killing a starting worker touches no slot; its exit is an event like any other.
-      const timer = setTimeout(() => this.#onStartTimeout(worker), this.config.startTimeoutMs);
+      const timer = setTimeout(() => this.#onStartTimeout(worker), this.config.startTimeoutMs + START_TIMEOUT_GRACE_MS);
       const clear = () => clearTimeout(timer);
       worker.ready.then(clear, clear);
     }

@@ -148,8 +148,8 @@ async function start(message: WorkerStart, handle: unknown): Promise<void> {
   // It listens (or will): ready once its first server does. Say why before the supervisor's
   // --start-timeout kills the worker (0: no limit, so it may call listen() whenever it likes).
   if (cfg.startTimeoutMs === 0) return listening;
-  // The supervisor counts from the fork; performance.now() is this process's age.
-  const waitMs = Math.max(0, cfg.startTimeoutMs - Math.min(1000, cfg.startTimeoutMs / 5) - performance.now());
+  // performance.now() is this process's age; the supervisor waits START_TIMEOUT_GRACE_MS longer.
+  const waitMs = Math.max(0, cfg.startTimeoutMs - performance.now());
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), waitMs)));
   const outcome = await Promise.race([listening, timedOut]);
