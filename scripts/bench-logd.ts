@@ -21,7 +21,7 @@ import { freePort } from '../src/lab/ports.ts';
 import { spawnGroup, stopAllGroups, stopGroup } from '../src/lab/process_group.ts';
 import { sendControl } from '../src/supervisor/control_client.ts';
 import type { Status } from '../src/supervisor/control_protocol.ts';
-import { median } from './support/median.ts';
+import { median } from '../src/bench/slice_stats.ts';
 import { requireWrk, runWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
