@@ -42,6 +42,11 @@ const USAGE = `herd bench [option]... URL
   --format human|webbench|json
                            Summary layout; webbench's prints Speed= and Requests: lines.
   --json                   Same as --format json: print the result as JSON.
+  --insecure               https://: accept any certificate (self-signed).
+  --no-tls-resume          https://: a full TLS handshake on every connection (default: resume
+                           the last session, as browsers do).
+  --http2                  HTTP/2: over TLS by ALPN for https://, prior knowledge for http://.
+  --streams <n>            HTTP/2 requests in flight per connection. Default 1.
   --server-pid <pid>       Read the CPU time (utime+stime) of <pid> and all its descendants from
                            /proc around the run: server CPU µs per request, and RSS at the end.
                            Repeatable or comma-separated; with --vs, A=<pid>,B=<pid>.
@@ -99,6 +104,7 @@ const VALUE_FLAGS: Record<string, string> = {
   '--slices': 'slices',
   '--slice-seconds': 'slice-seconds',
   '--server-pid': 'server-pid',
+  '--streams': 'streams',
 };
 
 const SWITCHES: Record<string, string> = {
@@ -110,6 +116,9 @@ const SWITCHES: Record<string, string> = {
   '--get': 'get', '--head': 'head', '--options': 'options', '--trace': 'trace',
   '-k': 'keep-alive', '--keep-alive': 'keep-alive',
   '--json': 'json',
+  '--insecure': 'insecure',
+  '--no-tls-resume': 'no-tls-resume',
+  '--http2': 'http2',
   '-h': 'help', '-?': 'help', '--help': 'help',
   '-V': 'version', '--version': 'version',
 };
@@ -241,6 +250,10 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
         if (sliceSeconds <= 0) throw new UsageError('--slice-seconds must be more than 0');
         break;
       case 'server-pid': serverPids(value, pids); break;
+      case 'streams': options.streams = wholeNumber(flag, value); break;
+      case 'insecure': options.insecure = true; break;
+      case 'no-tls-resume': options.tlsResume = false; break;
+      case 'http2': options.http2 = true; break;
       case 'force': options.force = true; break;
       case 'reload': options.reload = true; break;
       case 'http09': options.http = '0.9'; break;
