@@ -1,4 +1,4 @@
-// npm run bench:loadgen -- [--clients N] [--seconds S] [--threads T] [--rounds R]
+// npm run bench:loadgen -- [--clients N] [--seconds S] [--threads T] [--rounds R] [--modes keep-alive,close,http2]
 // One server (nginx when on PATH, else herd's fast engine via `herd serve`): herd bench, wrk, ab
 // and autocannon with the same clients, threads and seconds, keep-alive and a new connection per
 // request. For each: requests/s and the generator's own CPU microseconds per request (utime+stime
@@ -208,7 +208,8 @@ process.on('exit', () => {
 });
 console.log(`server: ${server.name} at ${server.url}; ${CLIENTS} clients, ${THREADS} thread(s), ${SECONDS} s per run, ${ROUNDS} interleaved rounds; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
 for (const g of GENERATORS) if (!g.available) console.log(`${g.name}: not found, skipped (${INSTALL_HINT})`);
-const MODES: Mode[] = h2Server ? ['keep-alive', 'close', 'http2'] : ['keep-alive', 'close'];
+const asked = process.argv.includes('--modes') ? process.argv[process.argv.indexOf('--modes') + 1].split(',') : ['keep-alive', 'close', 'http2'];
+const MODES = (['keep-alive', 'close', 'http2'] as const).filter((m) => asked.includes(m) && (m !== 'http2' || h2Server !== null));
 
 // Each generator runs twice, SHORT and SECONDS long. The whole-run figure includes start-up (for
 // herd bench and autocannon that is Node's start and TypeScript stripping, ~0.4 s of CPU); the

@@ -1,5 +1,5 @@
 // `herd bench --vs` against two real servers whose CPU per request differs several times over (one
-// hashes 150 times per request): the costlier one is found, judged on server CPU from /proc. No
+// hashes 300 times per request): the costlier one is found, judged on server CPU from /proc. No
 // timing is asserted; slices are short (0.3 s) to keep the test to seconds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,7 +45,7 @@ function bench(...args: string[]): Promise<{ code: number; stdout: string; stder
 }
 
 test('--vs --json: the server doing extra work per request costs more, judged on server CPU; every slice is there', { skip: hasProc ? false : 'needs /proc (Linux)', timeout: 90_000 }, async (t) => {
-  const [cheap, costly] = await Promise.all([startServer(t, 0), startServer(t, 150)]);
+  const [cheap, costly] = await Promise.all([startServer(t, 0), startServer(t, 300)]);
   const ran = await bench('--json', '-k', '-c', '2', '--slices', '3', '--slice-seconds', '0.3', '--warmup', '0.3',
     '--server-pid', `A=${cheap.pid},B=${costly.pid}`, '--vs', costly.url, cheap.url);
   assert.equal(ran.code, 0, ran.stderr);
@@ -69,7 +69,7 @@ test('--vs --json: the server doing extra work per request costs more, judged on
 });
 
 test('--vs human output, the costly server as A: B is the cheaper one, with the table and the verdict', { skip: hasProc ? false : 'needs /proc (Linux)', timeout: 90_000 }, async (t) => {
-  const [cheap, costly] = await Promise.all([startServer(t, 0), startServer(t, 150)]);
+  const [cheap, costly] = await Promise.all([startServer(t, 0), startServer(t, 300)]);
   const ran = await bench('-k', '-c', '2', '--slices', '2', '--slice-seconds', '0.3', '--warmup', '0.3',
     '--server-pid', `B=${cheap.pid}`, '--server-pid', `A=${costly.pid}`, '--vs', cheap.url, costly.url);
   assert.equal(ran.code, 0, ran.stderr);
