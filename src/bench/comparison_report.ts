@@ -25,7 +25,7 @@ function pad(text: string, width: number, right = false): string {
 
 export function serverText(server: ServerUsage): string {
   const perRequest = Number.isFinite(server.cpuMicrosPerRequest) ? server.cpuMicrosPerRequest.toFixed(1) : '-';
-  return `server ${perRequest} µs CPU/request, RSS ${(server.rssBytes / 1048576).toFixed(1)} MiB (${server.processes} process${server.processes === 1 ? '' : 'es'})`;
+  return `${perRequest} µs CPU/request, RSS ${(server.rssBytes / 1048576).toFixed(1)} MiB (${server.processes} process${server.processes === 1 ? '' : 'es'})`;
 }
 
 export function comparisonHeader(plan: ComparisonPlan): string {
@@ -45,7 +45,7 @@ export function sliceLine(slice: Slice, index: number): string {
   const r = slice.result;
   const failed = r.requests.failed > 0 ? `, ${r.requests.failed} failed` : '';
   return `  slice ${pad(String(index + 1), 3, true)} ${slice.target}  ${pad(r.rps.toFixed(0), 8, true)} requests/s, p99 ${r.latencyMs.p99.toFixed(2)} ms${failed}` +
-    `${slice.server ? `, ${serverText(slice.server)}` : ''}\n`;
+    `${slice.server ? `, server ${serverText(slice.server)}` : ''}\n`;
 }
 
 export function comparisonSummary(result: ComparisonResult): string {

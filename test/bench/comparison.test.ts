@@ -89,7 +89,7 @@ test('one target with --server-pid: server CPU per request and RSS beside the us
   assert.ok(result.server.cpuMicros > 0, 'the server spent CPU answering 200 requests');
   assert.equal(result.server.cpuMicrosPerRequest, result.server.cpuMicros / 200);
   const human = await bench('-k', '-n', '50', '--server-pid', String(server.pid), server.url);
-  assert.match(human.stdout, /^ {2}Server +server [\d.]+ µs CPU\/request, RSS [\d.]+ MiB \(1 process\)$/m);
+  assert.match(human.stdout, /^ {2}Server +[\d.]+ µs CPU\/request, RSS [\d.]+ MiB \(1 process\)$/m);
 });
 
 test('--vs with -n counts requests per slice exactly', async (t) => {
