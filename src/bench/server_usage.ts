@@ -71,6 +71,8 @@ export async function withServerUsage<T>(pids: readonly number[], load: () => Pr
   const before = sampleServer(pids);
   const result = await load();
   const after = sampleServer(pids);
+  // A tree that is gone took its CPU time with it: a figure from it would be nonsense.
+  if (after.processes === 0) throw new HerdError(`--server-pid ${pids.join(',')}: the server exited during the run, so its CPU cannot be read`);
   const cpuMicros = after.cpuMicros - before.cpuMicros;
   const requests = succeeded(result);
   return {

@@ -2,12 +2,12 @@
 // process tree that burns a known amount of CPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { checkServerPids, sampleServer, withServerUsage } from '../../src/bench/server_usage.ts';
 import { clockTicksPerSecond } from '../../src/lab/process_cpu.ts';
-import { UsageError } from '../../src/errors.ts';
+import { HerdError, UsageError } from '../../src/errors.ts';
 
 const BURNER = fileURLToPath(new URL('./fixtures/cpu_burner.ts', import.meta.url));
 const BURN_MS = 300;
@@ -48,4 +48,14 @@ test('the same process given twice (or inside another tree) is counted once', { 
 
 test('a pid that names no process is a UsageError', { skip: hasProc ? false : 'needs /proc (Linux)' }, () => {
   assert.throws(() => checkServerPids([process.pid, 2 ** 31 - 2]), (err) => err instanceof UsageError && /--server-pid 2147483646: no such process/.test(err.message));
+});
+
+test('a server that exits during the run is an error, not a negative CPU figure', { skip: hasProc ? false : 'needs /proc (Linux)', timeout: 30_000 }, async () => {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 200)'], { stdio: 'ignore' });
+  await new Promise((resolve) => child.once('spawn', resolve));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await assert.rejects(
+    withServerUsage([child.pid!], async () => exited, () => 1),
+    (err) => err instanceof HerdError && /the server exited during the run/.test(err.message),
+  );
 });
