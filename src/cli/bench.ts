@@ -50,14 +50,14 @@ const USAGE = `herd bench [option]... URL
   --server-pid <pid>       Read the CPU time (utime+stime) of <pid> and all its descendants from
                            /proc around the run: server CPU µs per request, and RSS at the end.
                            Repeatable or comma-separated; with --vs, A=<pid>,B=<pid>.
+  -?|-h|--help             This information.
+  -V|--version             Display program version.
 A/B comparison (two targets loaded in turn, same options):
   --vs <URL2>              Compare URL2 (B) against URL (A): slices A B B A A B …, per-target
                            medians, B/A with the rounds' min–max and a bootstrap 95 % interval.
   --slices <n>             Slices of each target. Default ${DEFAULT_SLICES}.
   --slice-seconds <sec>    Length of a slice (or -n requests per slice). Default ${DEFAULT_SLICE_SECONDS}.
                            --warmup defaults to ${DEFAULT_VS_WARMUP_SEC} s of each target before the first slice.
-  -?|-h|--help             This information.
-  -V|--version             Display program version.
 `;
 
 type Format = 'human' | 'webbench' | 'json';
