@@ -1,9 +1,13 @@
-// npm run bench:loadgen -- [--clients N] [--seconds S]
-// One run against one server (nginx when on PATH, else herd's fast engine via `herd serve`):
-// herd bench, wrk, ab and autocannon with the same clients and seconds, keep-alive and a new
-// connection per request. For each: requests/s and the generator's own CPU microseconds per
-// request (utime+stime of its whole process tree), with ratios against wrk (keep-alive) and ab
-// (connection per request), the targets of issue 5. Install hints are printed for missing tools.
+// npm run bench:loadgen -- [--clients N] [--seconds S] [--threads T] [--rounds R] [--modes keep-alive,close,http2]
+// One server (nginx when on PATH, else herd's fast engine via `herd serve`): herd bench, wrk, ab
+// and autocannon with the same clients, threads and seconds, keep-alive and a new connection per
+// request. For each: requests/s and the generator's own CPU microseconds per request (utime+stime
+// of its whole process tree), with ratios against wrk (keep-alive) and ab (connection per request),
+// the targets of issues 5 and 19. R rounds (default 5), each running every generator once in
+// turn, so the machine's drift touches all alike: figures are medians of the rounds, and the
+// ratios the median of each round's own ratio, with min–max and a bootstrap 95 % interval
+// (herd bench --vs's statistics). With h2load on PATH (Debian's nghttp2-client), herd bench --http2
+// and h2load load a node:http2 server too. Install hints are printed for missing tools.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -11,11 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clockTicksPerSecond, parseProcStat } from '../src/lab/process_cpu.ts';
+import { compareFigure, median } from '../src/bench/slice_stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HERD = path.join(ROOT, 'src/cli/herd.ts');
 const AUTOCANNON = path.join(ROOT, 'node_modules/.bin/autocannon');
-const INSTALL_HINT = 'install with: sudo apt-get install wrk apache2-utils nginx (autocannon comes with npm install)';
+const INSTALL_HINT = 'install with: sudo apt-get install wrk apache2-utils nginx nghttp2-client (autocannon comes with npm install)';
+const H2_SERVER = path.join(ROOT, 'scripts/support/h2_server.ts');
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
@@ -23,6 +29,9 @@ function flag(name: string, fallback: number): number {
 }
 const CLIENTS = flag('--clients', 10);
 const SECONDS = flag('--seconds', 5);
+const THREADS = flag('--threads', 1);
+const ROUNDS = Math.max(1, flag('--rounds', 5));
+const STREAMS = 10;
 
 function onPath(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
@@ -116,7 +125,7 @@ function number(pattern: RegExp, text: string, what: string): number {
   return Number(m[1]);
 }
 
-type Mode = 'keep-alive' | 'close';
+type Mode = 'keep-alive' | 'close' | 'http2';
 interface Generator {
   name: string;
   available: boolean;
@@ -128,7 +137,8 @@ const GENERATORS: Generator[] = [
     name: 'herd bench',
     available: true,
     async run(url, mode, seconds) {
-      const args = [HERD, 'bench', '--json', '-c', String(CLIENTS), '-t', String(seconds), ...(mode === 'keep-alive' ? ['-k', '-2'] : []), url];
+      const modeArgs = mode === 'keep-alive' ? ['-k', '-2'] : mode === 'http2' ? ['--http2', '--streams', String(STREAMS)] : [];
+      const args = [HERD, 'bench', '--json', '-c', String(CLIENTS), '--threads', String(THREADS), '-t', String(seconds), ...modeArgs, url];
       const { stdout, cpuMicros } = await measure(process.execPath, args);
       return { requests: JSON.parse(stdout).requests.succeeded, cpuMicros };
     },
@@ -137,7 +147,7 @@ const GENERATORS: Generator[] = [
     name: 'wrk',
     available: onPath('wrk'),
     async run(url, mode, seconds) {
-      const args = ['-t', '1', '-c', String(CLIENTS), '-d', `${seconds}s`, ...(mode === 'close' ? ['-H', 'Connection: close'] : []), url];
+      const args = ['-t', String(THREADS), '-c', String(CLIENTS), '-d', `${seconds}s`, ...(mode === 'close' ? ['-H', 'Connection: close'] : []), url];
       const { stdout, cpuMicros } = await measure('wrk', args);
       const total = number(/(\d+) requests in/, stdout, 'wrk requests');
       const bad = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
@@ -166,43 +176,93 @@ const GENERATORS: Generator[] = [
   },
 ];
 
+GENERATORS.push({
+  name: 'h2load',
+  available: onPath('h2load'),
+  async run(url, _mode, seconds) {
+    const args = ['-c', String(CLIENTS), '-t', String(THREADS), '-m', String(STREAMS), '-D', String(seconds), url];
+    const { stdout, cpuMicros } = await measure('h2load', args);
+    return { requests: number(/(\d+) succeeded/, stdout, 'h2load requests'), cpuMicros };
+  },
+});
+
+/** Which generators can load each mode (h2load speaks HTTP/2 only; herd bench all three). */
+function speaks(g: Generator, mode: Mode): boolean {
+  if (mode === 'http2') return g.name === 'herd bench' || g.name === 'h2load';
+  return g.name !== 'h2load';
+}
+
+/** A node:http2 cleartext server (prior knowledge), for the HTTP/2 rows when h2load is installed. */
+async function startH2Server(): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [H2_SERVER, String(port)], { stdio: 'ignore' });
+  await waitForPort(port);
+  return { name: 'node:http2 h2c', url: `http://127.0.0.1:${port}/`, stop: () => child.kill('SIGTERM') };
+}
+
 const server = await startServer();
-process.on('exit', () => server.stop());
-console.log(`server: ${server.name} at ${server.url}; ${CLIENTS} clients, ${SECONDS} s per run; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
+const h2Server = onPath('h2load') ? await startH2Server() : null;
+process.on('exit', () => {
+  server.stop();
+  h2Server?.stop();
+});
+console.log(`server: ${server.name} at ${server.url}; ${CLIENTS} clients, ${THREADS} thread(s), ${SECONDS} s per run, ${ROUNDS} interleaved rounds; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
 for (const g of GENERATORS) if (!g.available) console.log(`${g.name}: not found, skipped (${INSTALL_HINT})`);
+const asked = process.argv.includes('--modes') ? process.argv[process.argv.indexOf('--modes') + 1].split(',') : ['keep-alive', 'close', 'http2'];
+const MODES = (['keep-alive', 'close', 'http2'] as const).filter((m) => asked.includes(m) && (m !== 'http2' || h2Server !== null));
 
 // Each generator runs twice, SHORT and SECONDS long. The whole-run figure includes start-up (for
 // herd bench and autocannon that is Node's start and TypeScript stripping, ~0.4 s of CPU); the
 // marginal figure, (CPU long - CPU short) / (requests long - requests short), is the cost of one
 // more request once running, with every tool's fixed start-up cancelled out.
 const SHORT = 1;
-const rows: Array<{ mode: Mode; name: string; rps: number; whole: number; marginal: number }> = [];
-for (const mode of ['keep-alive', 'close'] as const) {
-  for (const g of GENERATORS.filter((x) => x.available)) {
-    try {
-      const short = await g.run(server.url, mode, SHORT);
-      const long = await g.run(server.url, mode, SECONDS);
-      rows.push({
-        mode,
-        name: g.name,
-        rps: long.requests / SECONDS,
-        whole: long.cpuMicros / long.requests,
-        marginal: (long.cpuMicros - short.cpuMicros) / (long.requests - short.requests),
-      });
-    } catch (err) {
-      console.log(`${g.name} (${mode}): ${(err as Error).message.split('\n')[0]}`);
+interface Row { rps: number; whole: number; marginal: number }
+const measured = new Map<string, Row[]>(); // `${mode} ${name}` → one row per round (NaN where it failed)
+for (let round = 0; round < ROUNDS; round++) {
+  for (const mode of MODES) {
+    for (const g of GENERATORS.filter((x) => x.available && speaks(x, mode))) {
+      const key = `${mode} ${g.name}`;
+      const rows = measured.get(key) ?? [];
+      measured.set(key, rows);
+      const url = mode === 'http2' ? h2Server!.url : server.url;
+      try {
+        const short = await g.run(url, mode, SHORT);
+        const long = await g.run(url, mode, SECONDS);
+        rows.push({
+          rps: long.requests / SECONDS,
+          whole: long.cpuMicros / long.requests,
+          marginal: (long.cpuMicros - short.cpuMicros) / (long.requests - short.requests),
+        });
+      } catch (err) {
+        rows.push({ rps: NaN, whole: NaN, marginal: NaN });
+        console.log(`${g.name} (${mode}, round ${round + 1}): ${(err as Error).message.split('\n')[0]}`);
+      }
     }
   }
 }
 
-console.log('\n| mode | generator | requests/s | CPU µs/request, whole run | CPU µs/request, marginal | marginal vs wrk | marginal vs ab |');
-console.log('|---|---|---:|---:|---:|---:|---:|');
-for (const row of rows) {
-  const ref = (name: string) => rows.find((r) => r.mode === row.mode && r.name === name)?.marginal;
-  const ratio = (base: number | undefined) => (base ? (row.marginal / base).toFixed(2) + 'x' : '-');
-  const mode = row.mode === 'close' ? 'connection per request' : 'keep-alive';
-  console.log(`| ${mode} | ${row.name} | ${row.rps.toFixed(0)} | ${row.whole.toFixed(1)} | ${row.marginal.toFixed(1)} | ${ratio(ref('wrk'))} | ${ratio(ref('ab'))} |`);
+const MODE_NAMES: Record<Mode, string> = { 'keep-alive': 'keep-alive', close: 'connection per request', http2: `HTTP/2, ${STREAMS} streams` };
+const finite = (values: number[]): number[] => values.filter(Number.isFinite);
+/** herd bench's marginal CPU over the peer's, round by round: median, min–max, bootstrap 95 % interval. */
+function ratioText(mode: Mode, name: string, peer: string): string {
+  const mine = measured.get(`${mode} ${name}`);
+  const theirs = measured.get(`${mode} ${peer}`);
+  if (!mine || !theirs || name === peer) return '-';
+  const c = compareFigure(theirs.map((r) => r.marginal), mine.map((r) => r.marginal));
+  if (!Number.isFinite(c.ratio)) return '-';
+  return `${c.ratio.toFixed(2)}x (${c.min.toFixed(2)}–${c.max.toFixed(2)}; ${c.low.toFixed(2)}–${c.high.toFixed(2)})`;
 }
-console.log('\nTargets (issue 5): herd bench ≤ 1.2x wrk on keep-alive, ≤ 1.3x ab on connection per request, clearly below autocannon.');
+console.log(`\nMedians of ${ROUNDS} rounds; ratios are the median of each round's own ratio (min–max; bootstrap 95 % interval).`);
+console.log('\n| mode | generator | requests/s | CPU µs/request, whole run | CPU µs/request, marginal | marginal vs wrk | marginal vs ab | marginal vs h2load |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+for (const [key, rows] of measured) {
+  const mode = MODES.find((m) => key.startsWith(`${m} `))!;
+  const name = key.slice(mode.length + 1);
+  const rps = median(finite(rows.map((r) => r.rps)));
+  const whole = median(finite(rows.map((r) => r.whole)));
+  const marginal = median(finite(rows.map((r) => r.marginal)));
+  console.log(`| ${MODE_NAMES[mode]} | ${name} | ${rps.toFixed(0)} | ${whole.toFixed(1)} | ${marginal.toFixed(1)} | ${ratioText(mode, name, 'wrk')} | ${ratioText(mode, name, 'ab')} | ${ratioText(mode, name, 'h2load')} |`);
+}
+console.log('\nTargets (issues 5, 19): herd bench <= 1.0x wrk on keep-alive, <= 1.0x ab on connection per request, within 2x h2load on HTTP/2, clearly below autocannon.');
 server.stop();
 process.exit(0);

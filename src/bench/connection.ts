@@ -1,11 +1,10 @@
-// One client connection of the load generator: the hot path. A small state machine around a
-// libuv TCP handle (tcp_handle.ts): take requests from the loop, write them (pre-encoded,
+// One HTTP/1.x client connection of the load generator: the hot path. A small state machine around
+// a transport (transport.ts: the bare libuv TCP handle, or TLS): take requests from the loop, write them (pre-encoded,
 // pipelined as one write), parse the replies straight out of the loop's shared receive buffer,
 // record each outcome, then go again on the same connection (keep-alive) or a fresh one (webbench's default).
 import os from 'node:os';
 import { ResponseParser, NEED_MORE, BAD_RESPONSE } from './response_parser.ts';
-import { tcpClose, tcpConnect, tcpWrite } from './tcp_handle.ts';
-import type { TcpEvents, TcpHandle } from './tcp_handle.ts';
+import type { StreamEvents, Transport } from './transport.ts';
 import type { LoadLoop } from './load_loop.ts';
 
 export const KIND_REFUSED = 0;
@@ -31,15 +30,16 @@ function errorKind(errno: number): number {
   }
 }
 
-export class Connection implements TcpEvents {
+export class Connection implements StreamEvents {
   /** Requests taken from the loop and not yet answered (written, or waiting for the connect). */
   inFlight = 0;
   /** When the current attempt began (connect or write): what --timeout is measured from. */
   attemptAt = 0;
 
   private readonly loop: LoadLoop;
+  private readonly transport: Transport;
   private readonly parser = new ResponseParser();
-  private handle: TcpHandle | null = null;
+  private handle: object | null = null;
   private connected = false;
   /** When the in-flight requests count as started: the write, or with --rate their scheduled time. */
   private startedAt = 0;
@@ -51,8 +51,9 @@ export class Connection implements TcpEvents {
     this.start();
   };
 
-  constructor(loop: LoadLoop, firstDueAt: number) {
+  constructor(loop: LoadLoop, transport: Transport, firstDueAt: number) {
     this.loop = loop;
+    this.transport = transport;
     this.dueAt = firstDueAt;
   }
 
@@ -100,7 +101,7 @@ export class Connection implements TcpEvents {
     const loop = this.loop;
     const plan = loop.plan;
     // Nagle only matters when a connection carries more than one write.
-    const handle = tcpConnect(plan.address, plan.port, plan.keepAlive, loop.readBuffer, this);
+    const handle = this.transport.connect(plan.address, plan.port, plan.keepAlive, loop.readBuffer, this);
     if (typeof handle === 'number') {
       this.fail(errorKind(handle));
       return;
@@ -109,28 +110,28 @@ export class Connection implements TcpEvents {
     this.connected = false;
   }
 
-  onConnect(handle: TcpHandle): void {
+  onConnect(handle: object): void {
     if (handle !== this.handle) return;
     this.connected = true;
     if (this.inFlight > 0) this.write();
   }
 
-  onEnd(handle: TcpHandle): void {
+  onEnd(handle: object): void {
     if (handle === this.handle) this.ended();
   }
 
-  onFailure(handle: TcpHandle, errno: number): void {
+  onFailure(handle: object, errno: number): void {
     if (handle === this.handle) this.fail(errorKind(errno));
   }
 
-  onWritten(handle: TcpHandle): void {
+  onWritten(handle: object): void {
     if (handle === this.handle && this.loop.plan.force) this.forced();
   }
 
   private write(): void {
     const loop = this.loop;
     const bytes = this.inFlight === loop.plan.pipeline ? loop.batch : loop.batch.subarray(0, this.inFlight * loop.plan.request.length);
-    const result = tcpWrite(this.handle!, bytes);
+    const result = this.transport.write(this.handle!, bytes);
     if (result < 0) this.fail(errorKind(result));
     else if (result === 1 && loop.plan.force) this.forced();
   }
@@ -144,7 +145,7 @@ export class Connection implements TcpEvents {
     this.start();
   }
 
-  onData(handle: TcpHandle, nread: number): void {
+  onData(handle: object, nread: number): void {
     if (handle !== this.handle) return;
     const loop = this.loop;
     loop.received(nread);
@@ -213,7 +214,7 @@ export class Connection implements TcpEvents {
 
   private close(): void {
     if (this.handle === null) return;
-    tcpClose(this.handle);
+    this.transport.close(this.handle);
     this.handle = null;
     this.connected = false;
   }

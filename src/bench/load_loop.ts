@@ -3,6 +3,9 @@
 // a ThreadResult happens once, at the end.
 import * as hdr from 'hdr-histogram-js';
 import { Connection } from './connection.ts';
+import { Http2Connection } from './http2_connection.ts';
+import { tlsTransport } from './tls_transport.ts';
+import { plainTcp } from './transport.ts';
 import { repeatRequest } from './request.ts';
 import { ERROR_KINDS, LIVE_BYTES, LIVE_FAILED, LIVE_SLOTS, LIVE_SUCCEEDED } from './plan.ts';
 import type { LoadPlan, ThreadResult } from './plan.ts';
@@ -11,6 +14,15 @@ import type { ErrorKind } from './result.ts';
 const READ_BUFFER_BYTES = 64 * 1024;
 /** The timeout sweep runs at least this often, so a timeout fires at most this late. */
 const SWEEP_MAX_MS = 250;
+
+/** What the loop asks of a connection, HTTP/1.x or HTTP/2. */
+interface LoadConnection {
+  inFlight: number;
+  attemptAt: number;
+  start(): void;
+  stop(): void;
+  timedOut(): void;
+}
 
 export class LoadLoop {
   readonly plan: LoadPlan;
@@ -26,7 +38,7 @@ export class LoadLoop {
   private readonly statusCounts = new Float64Array(600);
   private readonly errorCounts = new Float64Array(ERROR_KINDS.length);
   private readonly histogram = hdr.build({ bitBucketSize: 32, autoResize: true, numberOfSignificantValueDigits: 3 });
-  private readonly connections: Connection[] = [];
+  private readonly connections: LoadConnection[] = [];
   /** Requests handed out since measuring began (or since the start, while warming up). */
   private issued = 0;
   /** Requests allowed once measuring; Infinity for a timed run and during warm-up. */
@@ -52,9 +64,12 @@ export class LoadLoop {
       else this.beginMeasuring();
       const sweepMs = Math.max(10, Math.min(SWEEP_MAX_MS, plan.timeoutMs / 4));
       this.timers.push(setInterval(() => this.sweepTimeouts(), sweepMs));
+      const transport = plan.tls ? tlsTransport(plan.tls) : plainTcp;
       for (let i = 0; i < plan.connections; i++) {
         // With --rate the connections' schedules are staggered evenly across one interval.
-        this.connections.push(new Connection(this, now + (this.rateIntervalMs * i) / plan.connections));
+        this.connections.push(plan.http2
+          ? new Http2Connection(this, plan.http2)
+          : new Connection(this, transport, now + (this.rateIntervalMs * i) / plan.connections));
       }
       for (const connection of this.connections) connection.start();
     });

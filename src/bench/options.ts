@@ -5,6 +5,8 @@ import dns from 'node:dns/promises';
 import { UsageError } from '../errors.ts';
 import { buildRequest, effectiveHttpVersion } from './request.ts';
 import type { HttpVersion } from './request.ts';
+import type { Http2Plan } from './http2_connection.ts';
+import type { TlsSettings } from './tls_transport.ts';
 
 export interface BenchProgress {
   elapsedSec: number;
@@ -39,6 +41,14 @@ export interface BenchOptions {
   warmupSec?: number;
   /** Constant total request rate (requests/s). */
   rate?: number;
+  /** https://: accept any certificate (a self-signed test server's). */
+  insecure?: boolean;
+  /** https://: offer the last TLS session on each new connection. Default true. */
+  tlsResume?: boolean;
+  /** HTTP/2: over TLS by ALPN for https://, prior knowledge (h2c) for http://. */
+  http2?: boolean;
+  /** HTTP/2 streams in flight per connection. Default 1. */
+  streams?: number;
   /** Called once a second during the run. */
   onProgress?: (progress: BenchProgress) => void;
 }
@@ -63,6 +73,8 @@ export interface ResolvedBench {
   warmupSec: number;
   rate: number;
   timeoutSec: number;
+  tls: TlsSettings | null;
+  http2: Http2Plan | null;
 }
 
 export const DEFAULT_DURATION_SEC = 30;
@@ -94,9 +106,10 @@ function parseUrl(text: string, viaProxy: boolean): URL {
   } catch {
     throw new UsageError(`'${text}' is not a valid URL (expected http://host[:port]/path)`);
   }
-  if (url.protocol !== 'http:' && !viaProxy) {
-    throw new UsageError(`unsupported scheme '${url.protocol.slice(0, -1)}' in ${text}: only http:// is supported directly; use --proxy for others`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:' && !viaProxy) {
+    throw new UsageError(`unsupported scheme '${url.protocol.slice(0, -1)}' in ${text}: only http:// and https:// are supported directly; use --proxy for others`);
   }
+  if (url.protocol === 'https:' && viaProxy) throw new UsageError('--proxy carries http:// only; https:// through a proxy (CONNECT) is not supported');
   if (url.hostname === '') throw new UsageError(`'${text}' has no host`);
   return url;
 }
@@ -115,6 +128,18 @@ async function resolveHost(host: string): Promise<string> {
   } catch {
     throw new UsageError(`host '${bare}' does not resolve`);
   }
+}
+
+/** The HTTP/2 request: pseudo-headers, herd bench's User-Agent, the user's headers in lower case. */
+function h2Headers(method: string, url: URL, extra: ReadonlyArray<readonly [string, string]>, body: Buffer | null): Record<string, string> {
+  const headers: Record<string, string> = { ':method': method, ':path': url.pathname + url.search, ':scheme': url.protocol.slice(0, -1), ':authority': url.host, 'user-agent': USER_AGENT };
+  if (body) headers['content-length'] = String(body.length);
+  for (const [name, value] of extra) {
+    const lower = name.toLowerCase();
+    if (lower === 'host') headers[':authority'] = value;
+    else if (lower !== 'connection' && lower !== 'keep-alive' && lower !== 'transfer-encoding') headers[lower] = value; // connection-specific: not allowed in HTTP/2
+  }
+  return headers;
 }
 
 export async function resolveOptions(options: BenchOptions): Promise<ResolvedBench> {
@@ -149,8 +174,35 @@ export async function resolveOptions(options: BenchOptions): Promise<ResolvedBen
   }
   const body = options.body === undefined ? null : Buffer.from(options.body);
 
-  const target = proxy === null ? { host: url.hostname, port: Number(url.port) || 80 } : parseProxy(proxy);
+  const secure = url.protocol === 'https:';
+  const http2 = options.http2 ?? false;
+  if (options.streams !== undefined && !http2) throw new UsageError('--streams is the number of HTTP/2 streams per connection; it needs --http2');
+  const streams = wholeNumber(options.streams, 'streams', 1, 1000, 1);
+  if (http2) {
+    if (pipeline > 1) throw new UsageError('--pipeline is HTTP/1.1 pipelining; with --http2 use --streams');
+    if (force) throw new UsageError('--force cannot be combined with --http2');
+    if (proxy !== null) throw new UsageError('--proxy cannot be combined with --http2');
+    if (rate > 0) throw new UsageError('--rate cannot be combined with --http2 yet');
+    if (options.http !== undefined) throw new UsageError('-9/-1/-2 choose an HTTP/1.x version; they cannot be combined with --http2');
+  }
+  if ((options.insecure !== undefined || options.tlsResume !== undefined) && !secure) throw new UsageError('--insecure and --no-tls-resume need an https:// URL');
+  const target = proxy === null ? { host: url.hostname, port: Number(url.port) || (secure ? 443 : 80) } : parseProxy(proxy);
   const address = await resolveHost(target.host);
+  const bare = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const servername = /^[\d.]+$|:/.test(bare) ? '' : bare; // SNI carries names, not addresses
+  const tls: TlsSettings | null = secure && !http2
+    ? { servername, insecure: options.insecure ?? false, resume: options.tlsResume ?? true, alpn: ['http/1.1'] }
+    : null;
+  const h2: Http2Plan | null = http2
+    ? {
+        origin: `${url.protocol}//${address.includes(':') ? `[${address}]` : address}:${target.port}`,
+        servername,
+        insecure: options.insecure ?? false,
+        streams,
+        headers: h2Headers(method, url, headers, body),
+        body,
+      }
+    : null;
   const request = buildRequest({ method, url, http, keepAlive, reload: options.reload ?? false, viaProxy: proxy !== null, headers, body, userAgent: USER_AGENT });
   return {
     url: url.href,
@@ -161,7 +213,7 @@ export async function resolveOptions(options: BenchOptions): Promise<ResolvedBen
     request,
     connections,
     threads,
-    keepAlive,
+    keepAlive: keepAlive || http2,
     pipeline,
     force,
     reload: options.reload ?? false,
@@ -171,5 +223,7 @@ export async function resolveOptions(options: BenchOptions): Promise<ResolvedBen
     warmupSec: positiveSeconds(options.warmupSec, 'warmup', 0, true),
     rate,
     timeoutSec: positiveSeconds(options.timeoutSec, 'timeout', DEFAULT_TIMEOUT_SEC),
+    tls,
+    http2: h2,
   };
 }

@@ -1,6 +1,8 @@
 // What one load thread is told to do and what it hands back: plain data, so it crosses
 // worker_threads boundaries by structured clone.
 import type { ErrorKind } from './result.ts';
+import type { Http2Plan } from './http2_connection.ts';
+import type { TlsSettings } from './tls_transport.ts';
 
 export const ERROR_KINDS: readonly ErrorKind[] = ['refused', 'reset', 'timeout', 'bad_response', 'other'];
 
@@ -32,6 +34,10 @@ export interface LoadPlan {
   /** This thread's share of a constant request rate (requests/s); 0 for as fast as possible. */
   rate: number;
   timeoutMs: number;
+  /** https:// over HTTP/1.x; null for plain TCP. */
+  tls: TlsSettings | null;
+  /** --http2: sessions and streams instead of `request` bytes; null for HTTP/1.x. */
+  http2: Http2Plan | null;
 }
 
 export interface ThreadResult {

@@ -49,14 +49,17 @@ export function webbenchSummary(result: BenchResult): string {
 }
 
 export function humanHeader(run: ResolvedBench): string {
-  const mode = run.force ? 'no reply awaited' : run.keepAlive ? `keep-alive${run.pipeline > 1 ? `, pipeline ${run.pipeline}` : ''}` : 'new connection per request';
+  const mode = run.http2
+    ? `HTTP/2, ${plural(run.http2.streams, 'stream')} per connection`
+    : run.force ? 'no reply awaited' : run.keepAlive ? `keep-alive${run.pipeline > 1 ? `, pipeline ${run.pipeline}` : ''}` : 'new connection per request';
+  const tls = run.tls ? `, TLS${run.tls.resume ? ' with session resumption' : ', full handshake per connection'}` : '';
   const extras = [
     run.rate > 0 ? `at ${run.rate} requests/s` : '',
     run.warmupSec > 0 ? `after ${run.warmupSec} s warm-up` : '',
     run.proxy ? `via proxy ${run.proxy}` : '',
   ].filter(Boolean);
   return (
-    `Benchmarking ${run.method} ${run.url} (HTTP/${run.http}, ${mode})\n` +
+    `Benchmarking ${run.method} ${run.url} (${run.http2 ? mode : `HTTP/${run.http}, ${mode}`}${tls})\n` +
     `${plural(run.connections, 'connection')}, ${plural(run.threads, 'thread')}, ${runLength(run, 's')}${extras.length ? ', ' + extras.join(', ') : ''}\n`
   );
 }

@@ -34,6 +34,8 @@ function threadPlans(run: ResolvedBench): LoadPlan[] {
       warmupMs: run.warmupSec * 1000,
       rate: (run.rate * connections) / run.connections,
       timeoutMs: run.timeoutSec * 1000,
+      tls: run.tls,
+      http2: run.http2,
     });
   }
   return plans;

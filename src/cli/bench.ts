@@ -4,9 +4,16 @@ import { UsageError } from '../errors.ts';
 import { resolveOptions, DEFAULT_DURATION_SEC, DEFAULT_TIMEOUT_SEC } from '../bench/options.ts';
 import { runResolved } from '../bench/runner.ts';
 import { humanHeader, humanSummary, progressLine, webbenchHeader, webbenchSummary } from '../bench/report.ts';
+import { runComparison } from '../bench/comparison.ts';
+import { comparisonHeader, comparisonSummary, serverText, sliceLine } from '../bench/comparison_report.ts';
+import { checkServerPids, withServerUsage } from '../bench/server_usage.ts';
 import type { BenchOptions } from '../bench/options.ts';
+import type { ComparisonPlan } from '../bench/comparison.ts';
 
 const VERSION = '0.1.0';
+const DEFAULT_SLICES = 6;
+const DEFAULT_SLICE_SECONDS = 3;
+const DEFAULT_VS_WARMUP_SEC = 1;
 
 const USAGE = `herd bench [option]... URL
   -f|--force               Don't wait for reply from server.
@@ -35,15 +42,45 @@ const USAGE = `herd bench [option]... URL
   --format human|webbench|json
                            Summary layout; webbench's prints Speed= and Requests: lines.
   --json                   Same as --format json: print the result as JSON.
+  --insecure               https://: accept any certificate (self-signed).
+  --no-tls-resume          https://: a full TLS handshake on every connection (default: resume
+                           the last session, as browsers do).
+  --http2                  HTTP/2: over TLS by ALPN for https://, prior knowledge for http://.
+  --streams <n>            HTTP/2 requests in flight per connection. Default 1.
+  --server-pid <pid>       Read the CPU time (utime+stime) of <pid> and all its descendants from
+                           /proc around the run: server CPU µs per request, and RSS at the end.
+                           Repeatable or comma-separated; with --vs, A=<pid>,B=<pid>.
   -?|-h|--help             This information.
   -V|--version             Display program version.
+A/B comparison (two targets loaded in turn, same options):
+  --vs <URL2>              Compare URL2 (B) against URL (A): slices A B B A A B …, per-target
+                           medians, B/A with the rounds' min–max and a bootstrap 95 % interval.
+  --slices <n>             Slices of each target. Default ${DEFAULT_SLICES}.
+  --slice-seconds <sec>    Length of a slice (or -n requests per slice). Default ${DEFAULT_SLICE_SECONDS}.
+                           --warmup defaults to ${DEFAULT_VS_WARMUP_SEC} s of each target before the first slice.
 `;
 
 type Format = 'human' | 'webbench' | 'json';
 
+/** --server-pid values: pids for the one target (or both), and with --vs for A or B alone. */
+export interface ServerPids {
+  both: number[];
+  a: number[];
+  b: number[];
+}
+
+export interface Comparing {
+  url: string;
+  slices: number;
+  sliceSeconds: number;
+}
+
 interface ParsedArgs {
   options: BenchOptions;
   format: Format;
+  /** --vs: B's URL and the slicing; null for a single run. */
+  vs: Comparing | null;
+  serverPids: ServerPids;
   help: boolean;
   version: boolean;
 }
@@ -63,6 +100,11 @@ const VALUE_FLAGS: Record<string, string> = {
   '--timeout': 'timeout',
   '--warmup': 'warmup',
   '--format': 'format',
+  '--vs': 'vs',
+  '--slices': 'slices',
+  '--slice-seconds': 'slice-seconds',
+  '--server-pid': 'server-pid',
+  '--streams': 'streams',
 };
 
 const SWITCHES: Record<string, string> = {
@@ -74,6 +116,9 @@ const SWITCHES: Record<string, string> = {
   '--get': 'get', '--head': 'head', '--options': 'options', '--trace': 'trace',
   '-k': 'keep-alive', '--keep-alive': 'keep-alive',
   '--json': 'json',
+  '--insecure': 'insecure',
+  '--no-tls-resume': 'no-tls-resume',
+  '--http2': 'http2',
   '-h': 'help', '-?': 'help', '--help': 'help',
   '-V': 'version', '--version': 'version',
 };
@@ -89,6 +134,17 @@ function seconds(flag: string, value: string): number {
   if (!match) throw new UsageError(`${flag} must be a number of seconds (e.g. 10, 1.5, 500ms), not '${value}'`);
   const n = Number(match[1]);
   return match[2] === 'ms' ? n / 1000 : match[2] === 'm' ? n * 60 : n;
+}
+
+/** `1234`, `1234,5678` or `A=1234,B=5678`, added to `into`. */
+function serverPids(value: string, into: ServerPids): void {
+  for (const item of value.split(',')) {
+    const match = /^(?:([AaBb])=)?(\d+)$/.exec(item.trim());
+    if (!match || Number(match[2]) < 1) throw new UsageError(`--server-pid takes PID, PID,PID or A=PID,B=PID, not '${value}'`);
+    const pid = Number(match[2]);
+    const label = match[1]?.toUpperCase();
+    (label === 'A' ? into.a : label === 'B' ? into.b : into.both).push(pid);
+  }
 }
 
 function header(value: string): [string, string] {
@@ -141,6 +197,10 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
   const options: BenchOptions = { url: '' };
   const headers: Array<[string, string]> = [];
   let format: Format = 'human';
+  let vsUrl: string | null = null;
+  let slices: number | null = null;
+  let sliceSeconds: number | null = null;
+  const pids: ServerPids = { both: [], a: [], b: [] };
   let help = false;
   let version = false;
   const operands: string[] = [];
@@ -180,6 +240,20 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
         if (value !== 'human' && value !== 'webbench' && value !== 'json') throw new UsageError(`--format must be human, webbench or json, not '${value}'`);
         format = value;
         break;
+      case 'vs': vsUrl = value; break;
+      case 'slices':
+        slices = wholeNumber(flag, value);
+        if (slices < 1 || slices > 10_000) throw new UsageError(`--slices must be from 1 to 10000, not ${slices}`);
+        break;
+      case 'slice-seconds':
+        sliceSeconds = seconds(flag, value);
+        if (sliceSeconds <= 0) throw new UsageError('--slice-seconds must be more than 0');
+        break;
+      case 'server-pid': serverPids(value, pids); break;
+      case 'streams': options.streams = wholeNumber(flag, value); break;
+      case 'insecure': options.insecure = true; break;
+      case 'no-tls-resume': options.tlsResume = false; break;
+      case 'http2': options.http2 = true; break;
       case 'force': options.force = true; break;
       case 'reload': options.reload = true; break;
       case 'http09': options.http = '0.9'; break;
@@ -201,7 +275,17 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
     options.url = operands[0];
   }
   if (headers.length > 0) options.headers = headers;
-  return { options, format, help, version };
+  let vs: Comparing | null = null;
+  if (vsUrl !== null) {
+    if (options.durationSec !== undefined) throw new UsageError('with --vs, a slice lasts --slice-seconds (or -n requests), not -t');
+    if (format === 'webbench') throw new UsageError('--format webbench prints one run; --vs compares two (use human or json)');
+    if (options.requests !== undefined && sliceSeconds !== null) throw new UsageError('give either -n (requests per slice) or --slice-seconds, not both');
+    vs = { url: vsUrl, slices: slices ?? DEFAULT_SLICES, sliceSeconds: sliceSeconds ?? DEFAULT_SLICE_SECONDS };
+  } else {
+    if (slices !== null || sliceSeconds !== null) throw new UsageError('--slices and --slice-seconds need --vs URL2');
+    if (pids.a.length > 0 || pids.b.length > 0) throw new UsageError('--server-pid A=…,B=… needs --vs URL2; for one target give --server-pid PID');
+  }
+  return { options, format, vs, serverPids: pids, help, version };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -214,15 +298,48 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`herd bench ${VERSION}\n`);
     return 0;
   }
+  const { both, a, b } = args.serverPids;
+  checkServerPids([...both, ...a, ...b]);
+  if (args.vs) return compare(args, args.vs);
   const resolved = await resolveOptions(args.options);
   if (args.format === 'webbench') process.stdout.write(webbenchHeader(resolved));
   if (args.format === 'human') process.stdout.write(humanHeader(resolved));
   // The progress line rewrites itself in place, so only on a terminal.
   const showProgress = args.format === 'human' && process.stdout.isTTY === true;
-  const result = await runResolved(resolved, showProgress ? (p) => process.stdout.write(`\r\x1b[K${progressLine(p)}`) : undefined);
+  const load = () => runResolved(resolved, showProgress ? (p) => process.stdout.write(`\r\x1b[K${progressLine(p)}`) : undefined);
+  const { result, server } = both.length > 0
+    ? await withServerUsage(both, load, (r) => r.requests.succeeded)
+    : { result: await load(), server: null };
   if (showProgress) process.stdout.write('\r\x1b[K');
-  if (args.format === 'json') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  if (args.format === 'json') process.stdout.write(JSON.stringify(server ? { ...result, server } : result, null, 2) + '\n');
   else if (args.format === 'webbench') process.stdout.write(webbenchSummary(result));
-  else process.stdout.write(humanSummary(result));
+  else process.stdout.write(humanSummary(result) + (server ? `  Server      ${serverText(server)}\n` : ''));
   return result.requests.succeeded > 0 ? 0 : 1;
+}
+
+async function compare(args: ParsedArgs, vs: Comparing): Promise<number> {
+  const perSlice = (url: string): BenchOptions => ({
+    ...args.options,
+    url,
+    durationSec: args.options.requests === undefined ? vs.sliceSeconds : undefined,
+    warmupSec: undefined,
+  });
+  const { both, a, b } = args.serverPids;
+  const plan: ComparisonPlan = {
+    a: { run: await resolveOptions(perSlice(args.options.url)), serverPids: [...both, ...a] },
+    b: { run: await resolveOptions(perSlice(vs.url)), serverPids: [...both, ...b] },
+    slices: vs.slices,
+    warmupSec: args.options.warmupSec ?? DEFAULT_VS_WARMUP_SEC,
+  };
+  if ((plan.a.serverPids.length > 0) !== (plan.b.serverPids.length > 0)) {
+    throw new UsageError('--server-pid with --vs needs a pid for both targets: A=PID,B=PID (or one PID serving both)');
+  }
+  const human = args.format === 'human';
+  if (human) process.stdout.write(comparisonHeader(plan));
+  let index = 0;
+  const result = await runComparison(plan, human ? (slice) => process.stdout.write(sliceLine(slice, index++)) : undefined);
+  if (human) process.stdout.write(comparisonSummary(result));
+  else process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  const served = (label: 'A' | 'B'): boolean => result.slices.some((s) => s.target === label && s.result.requests.succeeded > 0);
+  return served('A') && served('B') ? 0 : 1;
 }

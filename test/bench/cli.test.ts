@@ -82,7 +82,7 @@ test('bad input from the command line: one line naming the problem, exit 2', asy
 test('each bad input is a one-line UsageError', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['not a url'], /not a valid URL/],
-    [['https://127.0.0.1/'], /unsupported scheme 'https'/],
+    [['ftp://127.0.0.1/'], /unsupported scheme 'ftp'/],
     [['-c', 'many', 'http://127.0.0.1/'], /-c must be a whole number/],
     [['-t', 'soon', 'http://127.0.0.1/'], /-t must be a number of seconds/],
     [[], /missing URL/],
