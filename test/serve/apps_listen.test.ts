@@ -97,11 +97,11 @@ test('PORT is the port herd serves; --port defaults from PORT', async (t) => {
 });
 
 test('an APP that neither listens nor exports a listener gets one line', async (t) => {
-  const r = await runHerd(['serve', fixture('listens_nowhere.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--start-timeout', '1', '--control', `${tempDir(t)}/c.sock`]);
+  const r = await runHerd(['serve', fixture('listens_nowhere.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--start-timeout', '3', '--control', `${tempDir(t)}/c.sock`]);
   assert.equal(r.code, 1);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^herd: APP .*listens_nowhere\.js did not call listen\(\) and has no default export within 1 s/);
+  assert.match(lines[0], /^herd: APP .*listens_nowhere\.js did not call listen\(\) and has no default export within 3 s/);
 });
 
 test('a default-export Express app still runs; on --engine fast it fails at start-up naming --engine node', async (t) => {
