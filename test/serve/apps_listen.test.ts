@@ -122,3 +122,15 @@ test('an APP that calls listen() runs on node:http under --engine fast, with one
   assert.equal(lines.length, 1, herd.output());
   assert.match(lines[0], /runs on node:http/);
 });
+
+test("an APP's second port already in use: one line naming the APP's listen() and the port", async (t) => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.after(() => blocker.close());
+  const busy = (blocker.address() as net.AddressInfo).port;
+  process.env.ADMIN_PORT = String(busy);
+  t.after(() => delete process.env.ADMIN_PORT);
+  const r = await runHerd(['serve', fixture('admin_port.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '1', '--control', `${tempDir(t)}/c.sock`], 30_000);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`crash loop: .*the APP's listen\\(\\) on 127\\.0\\.0\\.1:${busy}: port ${busy} is already in use on 127\\.0\\.0\\.1 \\(EADDRINUSE\\); stop the other server or change the port the APP listens on`));
+});
