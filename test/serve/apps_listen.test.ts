@@ -134,3 +134,15 @@ test("an APP's second port already in use: one line naming the APP's listen() an
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`crash loop: .*the APP's listen\\(\\) on 127\\.0\\.0\\.1:${busy}: port ${busy} is already in use on 127\\.0\\.0\\.1 \\(EADDRINUSE\\); stop the other server or change the port the APP listens on`));
 });
+
+test("an app's own server is in the access log, with the status it sent", async (t) => {
+  const log = `${tempDir(t)}/access.log`;
+  const herd = await startHerd(t, [fixture('express_listen.js'), '--workers', '2', '--dispatch', 'handoff', '--access-log', log]);
+  for (const path of ['/', '/nowhere', '/']) await request(herd.url, path);
+  herd.child.kill('SIGTERM');
+  assert.equal(await herd.exited, 0, herd.output());
+  const fs = await import('node:fs');
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
+  // Two workers write their own lines: the order between them is not the order of the requests.
+  assert.deepEqual(lines.map((l) => /"GET (\S+) HTTP\/1\.1" (\d+)/.exec(l)?.slice(1).join(' ')).sort(), ['/ 200', '/ 200', '/nowhere 404']);
+});
