@@ -25,7 +25,9 @@ export class AppPorts {
       dispatch = await this.#dispatchFor(host, port);
     } catch (err) {
       const e = err instanceof HerdError ? err : new HerdError(String(err));
-      worker.send({ t: 'listen-reply', seq, mode: this.#config.dispatch, host, port, error: { message: e.message, code: e.code } });
+      // Not herd's --port: the port is the APP's choice, so is the fix.
+      const message = `the APP's listen() on ${host}:${port}: ${e.message.replace('pick another --port', 'change the port the APP listens on')}`;
+      worker.send({ t: 'listen-reply', seq, mode: this.#config.dispatch, host, port, error: { message, code: e.code } });
       return;
     }
     // The main port is served at herd's --host, whatever address the app named for it.

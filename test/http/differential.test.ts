@@ -18,13 +18,9 @@ const NODE_DIFFERS: Record<string, number> = {
   'unknown method': 400, // the fast engine says 501 Not Implemented
   'HTTP/1.2': 400, // the fast engine says 505
   'HTTP/2.0': 200,
-  // A second Host and Transfer-Encoding on HTTP/1.0 are refused by herd's node engine too (400), so
-  // both engines agree on them; bare node:http lets both through.
   'request line over 8 KiB': 200, // node only limits the whole head (16 KiB)
   'more than 100 headers': 200, // node's maxHeadersCount is 2000
-  // A declared Content-Length over --body-limit gets 413 on both engines; a chunked body over it is the
-  // node engine's app's to bound, and the half-closed body comes up short there.
-  'chunked body over the limit': 400,
+  'chunked body over the limit': 400, // the node engine bounds a declared length only (--body-limit)
 };
 
 const EXTRA_REQUESTS = [

@@ -97,11 +97,11 @@ test('PORT is the port herd serves; --port defaults from PORT', async (t) => {
 });
 
 test('an APP that neither listens nor exports a listener gets one line', async (t) => {
-  const r = await runHerd(['serve', fixture('listens_nowhere.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--start-timeout', '1', '--control', `${tempDir(t)}/c.sock`]);
+  const r = await runHerd(['serve', fixture('listens_nowhere.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--start-timeout', '3', '--control', `${tempDir(t)}/c.sock`]);
   assert.equal(r.code, 1);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^herd: APP .*listens_nowhere\.js did not call listen\(\) and has no default export within 1 s/);
+  assert.match(lines[0], /^herd: APP .*listens_nowhere\.js did not call listen\(\) and has no default export within 3 s/);
 });
 
 test('a default-export Express app still runs; on --engine fast it fails at start-up naming --engine node', async (t) => {
@@ -121,4 +121,28 @@ test('an APP that calls listen() runs on node:http under --engine fast, with one
   const lines = herd.output().split('\n').filter((l) => l.includes('--engine node'));
   assert.equal(lines.length, 1, herd.output());
   assert.match(lines[0], /runs on node:http/);
+});
+
+test("an APP's second port already in use: one line naming the APP's listen() and the port", async (t) => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.after(() => blocker.close());
+  const busy = (blocker.address() as net.AddressInfo).port;
+  process.env.ADMIN_PORT = String(busy);
+  t.after(() => delete process.env.ADMIN_PORT);
+  const r = await runHerd(['serve', fixture('admin_port.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '1', '--control', `${tempDir(t)}/c.sock`], 30_000);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`crash loop: .*the APP's listen\\(\\) on 127\\.0\\.0\\.1:${busy}: port ${busy} is already in use on 127\\.0\\.0\\.1 \\(EADDRINUSE\\); stop the other server or change the port the APP listens on`));
+});
+
+test("an app's own server is in the access log, with the status it sent", async (t) => {
+  const log = `${tempDir(t)}/access.log`;
+  const herd = await startHerd(t, [fixture('express_listen.js'), '--workers', '2', '--dispatch', 'handoff', '--access-log', log]);
+  for (const path of ['/', '/nowhere', '/']) await request(herd.url, path);
+  herd.child.kill('SIGTERM');
+  assert.equal(await herd.exited, 0, herd.output());
+  const fs = await import('node:fs');
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
+  // Two workers write their own lines: the order between them is not the order of the requests.
+  assert.deepEqual(lines.map((l) => /"GET (\S+) HTTP\/1\.1" (\d+)/.exec(l)?.slice(1).join(' ')).sort(), ['/ 200', '/ 200', '/nowhere 404']);
 });

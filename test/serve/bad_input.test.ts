@@ -79,7 +79,7 @@ test('APP missing, throwing on import, without a usable default export', async (
   const common = ['--port', '0', '--workers', '2', '--control', control];
   await refuses(['no/such/app.js', ...common], 1, /APP no\/such\/app\.js not found/);
   await refuses([fixture('throws_on_import.js'), ...common], 1, /APP .*throws_on_import\.js threw while loading: Error: cannot connect to the database/);
-  await refuses([fixture('no_default.js'), ...common, '--start-timeout', '1'], 1, /APP .*no_default\.js did not call listen\(\) and has no default export within 1 s \(--start-timeout\); start a server with app\.listen\(process\.env\.PORT\)/);
+  await refuses([fixture('no_default.js'), ...common, '--start-timeout', '3'], 1, /APP .*no_default\.js did not call listen\(\) and has no default export within 3 s \(--start-timeout\); start a server with app\.listen\(process\.env\.PORT\)/);
   await refuses([fixture('default_not_function.js'), ...common], 1, /default export is an object, not a request listener/);
 });
 
