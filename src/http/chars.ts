@@ -16,8 +16,8 @@ export const TOKEN = table(
 /** field-vchar / SP / HTAB / obs-text: what a header value may hold. CR, LF, NUL and other controls may not. */
 export const FIELD_VALUE = table((b) => b === 0x09 || (b >= 0x20 && b !== 0x7f));
 
-/** Bytes of a request target: visible ASCII and obs-text; no space, no control. */
-export const TARGET = table((b) => (b > 0x20 && b < 0x7f) || b >= 0x80);
+/** Bytes of a request target: visible ASCII only (RFC 3986; raw UTF-8 must be percent-encoded). */
+export const TARGET = table((b) => b > 0x20 && b < 0x7f);
 
 /** Hex digit values, -1 for anything else. */
 export const HEX_VALUE = (() => {
@@ -36,3 +36,7 @@ export const SP = 32;
 export const HTAB = 9;
 export const COLON = 58;
 export const SEMICOLON = 59;
+export const COMMA = 44;
+export const EQUALS = 61;
+export const DQUOTE = 34;
+export const BACKSLASH = 92;

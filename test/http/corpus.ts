@@ -50,6 +50,13 @@ export const VALID: ValidRequest[] = [
     method: 'POST', url: '/echo', httpVersion: '1.1', keepAlive: true, headers: { 'transfer-encoding': 'chunked' }, body: 'hello 0123456789',
   },
   {
+    name: 'chunk extensions: several, quoted',
+    raw:
+      'POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      '3;a;b="q \\" ;x";c=d\r\nabc\r\n0;last\r\n\r\n',
+    method: 'POST', url: '/echo', httpVersion: '1.1', keepAlive: true, headers: {}, body: 'abc',
+  },
+  {
     name: 'chunked with upper-case hex and gzip before chunked',
     raw: 'PUT /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, CHUNKED\r\n\r\n1F\r\n' + 'x'.repeat(31) + '\r\n0\r\n\r\n',
     method: 'PUT', url: '/echo', httpVersion: '1.1', keepAlive: true, headers: {}, body: 'x'.repeat(31),
@@ -100,11 +107,6 @@ export const VALID: ValidRequest[] = [
     method: 'POST', url: '/echo', httpVersion: '1.1', keepAlive: true, headers: { expect: '100-continue' }, body: 'ping',
   },
   {
-    name: 'identical duplicate Content-Length',
-    raw: 'POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc',
-    method: 'POST', url: '/echo', httpVersion: '1.1', keepAlive: true, headers: { 'content-length': '3' }, body: 'abc',
-  },
-  {
     name: 'absolute-form target and PATCH',
     raw: 'PATCH http://example.test/x?y=1 HTTP/1.1\r\nHost: example.test\r\nContent-Length: 2\r\n\r\n{}',
     method: 'PATCH', url: 'http://example.test/x?y=1', httpVersion: '1.1', keepAlive: true, headers: {}, body: '{}',
@@ -137,6 +139,7 @@ export const INVALID: InvalidRequest[] = [
   { name: 'missing Host on 1.1', raw: 'GET / HTTP/1.1\r\nAccept: */*\r\n\r\n', status: 400 },
   { name: 'two Host headers', raw: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', status: 400 },
   { name: 'Content-Length and Transfer-Encoding', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', status: 400 },
+  { name: 'identical duplicate Content-Length', raw: 'POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc', status: 400 },
   { name: 'differing Content-Length', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd', status: 400 },
   { name: 'Content-Length with a letter', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1a\r\n\r\na', status: 400 },
   { name: 'negative Content-Length', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n', status: 400 },
@@ -159,5 +162,60 @@ export const INVALID: InvalidRequest[] = [
     raw: `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${(TEST_BODY_LIMIT / 2).toString(16)}\r\n${'a'.repeat(TEST_BODY_LIMIT / 2)}\r\n${(TEST_BODY_LIMIT / 2 + 1).toString(16)}\r\n`,
     status: 413,
   },
+  { name: 'raw UTF-8 in the target', raw: 'GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n', status: 400 },
+  { name: 'Content-Length of 16 digits', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0000000000000001\r\n\r\na', status: 400 },
+  { name: 'a bare ; chunk extension', raw: 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;\r\na\r\n0\r\n\r\n', status: 400 },
+  { name: 'chunk extension with an empty name', raw: 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;=x\r\na\r\n0\r\n\r\n', status: 400 },
   { name: 'unknown expectation', raw: 'POST / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\na', status: 417 },
+];
+
+/**
+ * Inputs that can no longer become a valid request at byte `at` (the last byte of `raw`): the
+ * parser must refuse them at that byte, with no line end or head end to wait for.
+ */
+export interface InvalidPrefix {
+  name: string;
+  raw: string;
+  status: number;
+}
+
+const clientHello = '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03';
+
+export const INVALID_PREFIXES: InvalidPrefix[] = [
+  { name: 'TLS ClientHello on the plain port', raw: clientHello.slice(0, 1), status: 400 },
+  { name: 'garbage', raw: '\x00', status: 400 },
+  { name: 'a lone LF', raw: '\n', status: 400 },
+  { name: 'method with an invalid character', raw: 'G(', status: 400 },
+  { name: 'unknown method', raw: 'BREW ', status: 501 },
+  { name: 'two spaces after the method', raw: 'GET  ', status: 400 },
+  { name: 'raw UTF-8 in the target', raw: 'GET /caf\xc3', status: 400 },
+  { name: 'control byte in the target', raw: 'GET /\x01', status: 400 },
+  { name: 'lower-case version', raw: 'GET / h', status: 400 },
+  { name: 'HTTP/5.6 without a line end', raw: 'GET / HTTP/5', status: 505 },
+  { name: 'HTTP/1.2 without a line end', raw: 'GET / HTTP/1.2', status: 505 },
+  { name: 'version followed by a space', raw: 'GET / HTTP/1.1 ', status: 400 },
+  { name: 'CR not followed by LF after the request line', raw: 'GET / HTTP/1.1\rX', status: 400 },
+  { name: 'bare LF after the request line', raw: 'GET / HTTP/1.1\n', status: 400 },
+  { name: 'space at the start of a header line', raw: 'GET / HTTP/1.1\r\nHost: h\r\n ', status: 400 },
+  { name: 'space at the start of the first header line', raw: 'GET / HTTP/1.1\r\n\t', status: 400 },
+  { name: 'space in a header name', raw: 'GET / HTTP/1.1\r\nHost: h\r\nBad ', status: 400 },
+  { name: 'NUL in a header value', raw: 'GET / HTTP/1.1\r\nHost: h\r\nX: a\x00', status: 400 },
+  { name: 'CR not followed by LF after a header', raw: 'GET / HTTP/1.1\r\nHost: h\rX', status: 400 },
+  { name: 'CR not followed by LF ending the head', raw: 'GET / HTTP/1.1\r\nHost: h\r\n\rX', status: 400 },
+  { name: 'a second Host', raw: 'GET / HTTP/1.1\r\nHost: a\r\nhost:', status: 400 },
+  { name: 'Content-Length of 16 digits (too large to represent)', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0000000000000000', status: 400 },
+  { name: 'Content-Length with a sign', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -', status: 400 },
+  { name: 'Content-Length list', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1,', status: 400 },
+  { name: 'a second Content-Length', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length:', status: 400 },
+  { name: 'Content-Length over the body limit', raw: `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${TEST_BODY_LIMIT + 1}`, status: 413 },
+  { name: 'Transfer-Encoding after Content-Length', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding:', status: 400 },
+  { name: 'Transfer-Encoding on HTTP/1.0', raw: 'POST / HTTP/1.0\r\nTransfer-Encoding:', status: 400 },
+  { name: 'a coding after chunked', raw: 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r', status: 400 },
+  { name: 'request line over 8 KiB', raw: 'GET /' + 'a'.repeat(8 * 1024 - 4), status: 414 },
+  { name: 'header block over 16 KiB', raw: 'GET / HTTP/1.1\r\nHost: h\r\nX: ' + 'a'.repeat(16 * 1024 - 'Host: h\r\nX: '.length + 1), status: 431 },
+  { name: 'a bare ; chunk extension', raw: 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;\r', status: 400 },
+  { name: 'chunk extension name without a value', raw: 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\r', status: 400 },
+  { name: 'control byte in a quoted chunk extension', raw: 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;a="\x01', status: 400 },
+  { name: 'whitespace after a chunk size', raw: 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5 ', status: 400 },
+  { name: 'whitespace in a chunk extension', raw: 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;a ', status: 400 },
 ];

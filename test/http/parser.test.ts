@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { RequestParser, DEFAULT_LIMITS } from '../../src/http/parser.ts';
 import type { ParseFailure, ParserSink } from '../../src/http/parser.ts';
 import type { RequestHead } from '../../src/http/request_head.ts';
-import { VALID, INVALID, TEST_BODY_LIMIT } from './corpus.ts';
+import { VALID, INVALID, INVALID_PREFIXES, TEST_BODY_LIMIT } from './corpus.ts';
 
 interface Message {
   method: string;
@@ -136,6 +136,39 @@ test('each error class gets its status', () => {
     assert.equal(r.failures.length, 1, `${c.name}: ${JSON.stringify(r.failures)}`);
     assert.equal(r.failures[0].status, c.status, `${c.name}: ${r.failures[0].reason}`);
   }
+});
+
+test('each invalid prefix is refused at its last byte, not before, however it is split', () => {
+  for (const c of INVALID_PREFIXES) {
+    const raw = bytes(c.raw);
+    const before = parseInPieces(raw.subarray(0, raw.length - 1), []);
+    assert.deepEqual(before.failures, [], `${c.name}: refused before its last byte`);
+    const whole = parseInPieces(raw, []);
+    assert.equal(whole.failures.length, 1, `${c.name}: not refused`);
+    assert.equal(whole.failures[0].status, c.status, `${c.name}: ${whole.failures[0].reason}`);
+    const step = raw.length > 600 ? 97 : 1;
+    for (let cut = 1; cut < raw.length; cut += step) assert.deepEqual(parseInPieces(raw, [cut]), whole, `${c.name} split at ${cut}`);
+  }
+});
+
+test('a head split over many reads keeps the fields the parser acts on', () => {
+  const raw = bytes('POST /split HTTP/1.1\r\nHOST: h\r\nUser-Agent: ua/1 \r\nReferer: http://r/\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc');
+  const cuts = Array.from({ length: raw.length - 1 }, (_, k) => k + 1);
+  const recorder = new Recorder();
+  let head: RequestHead | null = null;
+  const parser = new RequestParser({ ...recorder, onHead: (h: RequestHead) => { head = h; recorder.onHead(h); }, onBody: (b) => recorder.onBody(b), onMessageEnd: () => recorder.onMessageEnd(), onParseError: (f) => recorder.onParseError(f) }, limits);
+  let from = 0;
+  for (const cut of [...cuts, raw.length]) {
+    parser.execute(raw.subarray(from, cut));
+    from = cut;
+  }
+  assert.deepEqual(recorder.failures, []);
+  assert.ok(head !== null);
+  const h = head as RequestHead;
+  assert.equal(h.userAgent(), 'ua/1');
+  assert.equal(h.referer(), 'http://r/');
+  assert.equal(h.keepAlive, false);
+  assert.equal(recorder.messages[0].body, 'abc');
 });
 
 test('an over-long request line is refused before it is complete', () => {
