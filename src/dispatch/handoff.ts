@@ -13,25 +13,38 @@ import type { Dispatch, ListenAddress } from './dispatch.ts';
 import { bindRawHandle, boundPort, listenRaw, type RawConnectionHandle } from './raw_listen_handle.ts';
 import { clientAddressHash } from './client_address.ts';
 
+/** What the supervisor knows of one worker's handed-off connections. */
+interface Handed {
+  /** Sent and not yet answered for, oldest first (replies come in order). */
+  readonly unanswered: RawConnectionHandle[];
+  /** Sent in all, and reported closed by the worker (least-connections reads the difference). */
+  sent: number;
+  closed: number;
+}
+
 export async function openHandoff(config: ServeConfig, at: ListenAddress): Promise<Dispatch> {
   const workers: WorkerProcess[] = [];
-  // Per worker, the connections sent and not yet answered for, oldest first (replies come in order).
-  const unanswered = new Map<WorkerProcess, RawConnectionHandle[]>();
+  const handed = new Map<WorkerProcess, Handed>();
   // Connections that arrive while no worker can take them (the only one is respawning) wait here.
   const waiting: RawConnectionHandle[] = [];
   let closed = false;
   let next = 0;
+
+  const open = (worker: WorkerProcess): number => {
+    const h = handed.get(worker);
+    return h ? h.sent - h.closed : 0;
+  };
 
   const pick = (connection: RawConnectionHandle): WorkerProcess => {
     if (config.handoff === 'sticky') {
       // By slot, not by position in `workers`: a client keeps its worker's slot across a respawn
       // or a reload (its sessions are gone with the old process, but its next ones stay together).
       const slot = (clientAddressHash(connection) % config.workers) + 1;
-      return workers.find((w) => w.id === slot) ?? workers[clientAddressHash(connection) % workers.length];
+      return workers.find((w) => w.slot === slot) ?? workers[clientAddressHash(connection) % workers.length];
     }
     if (config.handoff === 'least') {
       let best = workers[0];
-      for (const w of workers) if (w.openHandedOff < best.openHandedOff) best = w;
+      for (const w of workers) if (open(w) < open(best)) best = w;
       return best;
     }
     next = (next + 1) % workers.length;
@@ -42,9 +55,10 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
     // A worker whose channel is gone (killed, its exit not yet seen) leaves the rotation here.
     while (workers.length > 0) {
       const worker = pick(connection);
+      const h = handed.get(worker)!;
       if (worker.send({ t: 'connection', port }, connection)) {
-        worker.handedOff++;
-        unanswered.get(worker)!.push(connection);
+        h.sent++;
+        h.unanswered.push(connection);
         return;
       }
       workers.splice(workers.indexOf(worker), 1);
@@ -53,30 +67,19 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
   };
 
   const track = (worker: WorkerProcess): void => {
-    if (unanswered.has(worker)) return;
-    const sent: RawConnectionHandle[] = [];
-    unanswered.set(worker, sent);
+    if (handed.has(worker)) return;
+    const h: Handed = { unanswered: [], sent: 0, closed: 0 };
+    handed.set(worker, h);
     worker.onHandoffReply.set(port, (taken) => {
-      const connection = sent.shift();
+      const connection = h.unanswered.shift();
       if (!connection) return;
       if (taken) connection.close();
       else {
-        worker.closedReported++;
+        h.closed++;
         handOff(connection);
       }
     });
-    // A dead worker's last replies may be read in the same turn of the loop as its exit: they are
-    // handled before the check phase. (Not on 'disconnect': node defers it while a descriptor it
-    // sent waits for the dead worker's acknowledgement, which never comes.)
-    void worker.exited.then(() => setImmediate(() => {
-      unanswered.delete(worker);
-      const i = workers.indexOf(worker);
-      if (i >= 0) workers.splice(i, 1);
-      for (const connection of sent.splice(0)) {
-        if (closed) connection.close();
-        else handOff(connection);
-      }
-    }));
+    worker.onClosed.add((count) => (h.closed += count));
   };
 
   const handle = await bindRawHandle(at.host, at.port);
@@ -87,26 +90,43 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
     if (status === 0 && connection) handOff(connection);
   };
 
+  const remove = (worker: WorkerProcess): void => {
+    const i = workers.indexOf(worker);
+    if (i >= 0) workers.splice(i, 1);
+  };
+
   return {
     mode: 'handoff',
     host: at.host,
     port,
-    queued: () => waiting.length + [...unanswered.values()].reduce((sum, sent) => sum + sent.length, 0),
-    handleForWorker: () => undefined,
+    queued: () => waiting.length + [...handed.values()].reduce((sum, h) => sum + h.unanswered.length, 0),
+    shareFor: () => ({ mode: 'handoff', handle: undefined }),
     add(worker) {
       track(worker);
       if (!workers.includes(worker)) workers.push(worker);
       while (waiting.length > 0 && workers.length > 0) handOff(waiting.shift()!);
     },
-    remove(worker) {
-      const i = workers.indexOf(worker);
-      if (i >= 0) workers.splice(i, 1);
+    remove,
+    gone(worker) {
+      remove(worker);
+      const h = handed.get(worker);
+      if (!h) return;
+      // A dead worker's last replies may be read in the same turn of the loop as its exit: they are
+      // handled before the check phase. (Not on 'disconnect': node defers it while a descriptor it
+      // sent waits for the dead worker's acknowledgement, which never comes.)
+      setImmediate(() => {
+        handed.delete(worker);
+        for (const connection of h.unanswered.splice(0)) {
+          if (closed) connection.close();
+          else handOff(connection);
+        }
+      });
     },
     close() {
       closed = true;
       handle.close();
       for (const connection of waiting.splice(0)) connection.close();
-      for (const sent of unanswered.values()) for (const connection of sent.splice(0)) connection.close();
+      for (const h of handed.values()) for (const connection of h.unanswered.splice(0)) connection.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 // listen() in an APP, taken over the way node's cluster does it: every TCP listen() of a
 // net/http/https/http2 server asks the supervisor for that port's dispatch, and the server gets
-// the worker's share of it. reuseport: it binds its own SO_REUSEPORT socket; shared: it listens
-// on the supervisor's socket; handoff: it never listens, it gets a stand-in handle (as cluster's
+// the worker's share of it. reuseport: it listens on its slot's SO_REUSEPORT socket; shared: on
+// the supervisor's one socket (the supervisor binds both); handoff: it never listens, it gets a stand-in handle (as cluster's
 // round-robin workers do) that answers address() and receives the connections the supervisor
 // passes. Unix sockets and listen(handle|fd) are left alone.
 import net from 'node:net';
@@ -60,9 +60,8 @@ export function takeOverListen(takeover: ListenTakeover): void {
       }
       this.once('listening', () => takeover.onListening(this, reply.port));
       switch (reply.mode) {
+        // reuseport: the slot's own socket for this port; shared: the one socket. The supervisor bound both.
         case 'reuseport':
-          originalListen.call(this, { host: reply.host, port: reply.port, reusePort: true, backlog, ipv6Only: options.ipv6Only });
-          return;
         case 'shared':
           originalListen.call(this, handle, backlog);
           return;

@@ -21,6 +21,8 @@ import { appListenCalls, listenAsHerd, takeOverListen, type ListenReply } from '
 import { ServerWatch } from './server_watch.ts';
 import { appHandlesStopSignal, emitStopSignalToApp, holdAppSignalListeners } from './app_signals.ts';
 import { RequestMetrics } from '../metrics/request_metrics.ts';
+import { listenOnSocket } from '../dispatch/reuseport.ts';
+import type { RawListenHandle } from '../dispatch/raw_listen_handle.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
 const ORPHAN_EXIT_MS = 1_000;
@@ -76,6 +78,9 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
       break;
     case 'stats-request':
       send({ t: 'stats', seq: message.seq, stats: stats() });
+      break;
+    case 'ping':
+      send({ t: 'pong', seq: message.seq });
       break;
   }
 });
@@ -240,15 +245,9 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: unk
     ready();
     return;
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (cfg.dispatch === 'shared') {
-      if (!handle) return reject(new HerdError('shared dispatch: the supervisor sent no listening socket'));
-      server.listen(handle as net.Server, cfg.backlog, resolve);
-    } else {
-      server.listen({ host: cfg.host, port: cfg.port, reusePort: true, backlog: cfg.backlog }, resolve);
-    }
-  }).catch((err: NodeJS.ErrnoException) => {
+  // reuseport: the slot's own socket; shared: the one socket. Both bound by the supervisor.
+  if (!handle) throw new HerdError(`${cfg.dispatch} dispatch: the supervisor sent no listening socket`);
+  await listenOnSocket(server, handle as RawListenHandle, cfg.backlog).catch((err: NodeJS.ErrnoException) => {
     throw err.code ? describeListenError(err, cfg.host, cfg.port) : err;
   });
   // Accept errors (EMFILE...) after listening must not kill the worker; node retries on the next event.
