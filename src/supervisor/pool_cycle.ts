@@ -177,13 +177,24 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
     return this.#alive.size;
   }
 
-  /** The slot owners, for status. */
+  /** The slot owners. */
   owners(): WorkerView<W>[] {
+    return this.#views((slot) => [slot.owner]);
+  }
+
+  /** Every worker alive in a slot's hands, for status: owners, and replacements starting, and old ones leaving. */
+  workers(): WorkerView<W>[] {
+    return this.#views((slot) => [slot.owner, slot.successor, slot.retiring]);
+  }
+
+  #views(pick: (slot: Slot<W>) => (W | undefined)[]): WorkerView<W>[] {
     const views: WorkerView<W>[] = [];
     for (const slot of this.#slots) {
-      const worker = slot?.owner;
-      const t = worker && this.#alive.get(worker);
-      if (worker && t) views.push({ worker, state: t.state, startedAt: t.startedAt, readyAt: t.readyAt, restarts: slot.health.restarts });
+      if (!slot) continue;
+      for (const worker of pick(slot)) {
+        const t = worker && this.#alive.get(worker);
+        if (worker && t) views.push({ worker, state: t.state, startedAt: t.startedAt, readyAt: t.readyAt, restarts: slot.health.restarts });
+      }
     }
     return views;
   }

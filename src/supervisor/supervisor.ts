@@ -240,7 +240,8 @@ export class Supervisor {
   }
 
   async #status(): Promise<Status> {
-    const owners = this.#cycle.owners();
+    // Not only the owners: a worker leaving (draining, stuck) or starting serves or holds connections too.
+    const owners = this.#cycle.workers();
     const stats = await Promise.all(owners.map((o) => o.worker.stats()));
     const total = stats.reduce((sum, s) => sum + (s?.requests ?? 0), 0);
     const now = Date.now();
