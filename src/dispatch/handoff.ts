@@ -7,10 +7,12 @@
 // connection, as node's cluster does: a descriptor written into the pipe of a worker that dies
 // before reading it would otherwise be closed by the kernel, and its client reset. Whatever a dead
 // worker never answered for, or a draining one declined, goes to another worker.
+import net from 'node:net';
 import type { ServeConfig } from '../config.ts';
+import type { WorkerMessage } from '../supervisor/messages.ts';
 import type { WorkerProcess } from '../supervisor/worker_process.ts';
 import type { Dispatch, ListenAddress } from './dispatch.ts';
-import { bindRawHandle, boundPort, listenRaw, type RawConnectionHandle } from './raw_listen_handle.ts';
+import { bindRawHandle, boundPort, listenRaw, socketOnHandle, type RawConnectionHandle } from './raw_listen_handle.ts';
 import { clientAddressHash } from './client_address.ts';
 
 /** What the supervisor knows of one worker's handed-off connections. */
@@ -129,4 +131,106 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
       for (const h of handed.values()) for (const connection of h.unanswered.splice(0)) connection.close();
     },
   };
+}
+
+// ── the worker's half ─────────────────────────────────────────────────────────────────────────
+
+/**
+ * Receives the connections the supervisor hands to this worker, per port, and answers for each
+ * (`handoff-reply`) before the socket reads a byte, so a connection the supervisor gives to another
+ * worker (declined, or this one died before replying) was never read here. Counts the handed-off
+ * connections that close, for least-connections.
+ */
+export class HandoffReceiver {
+  readonly #send: (message: WorkerMessage) => void;
+  readonly #targets = new Map<number, (connection: RawConnectionHandle) => void>();
+  #stopped = false;
+  #closedSinceReport = 0;
+  #closedTimer: NodeJS.Timeout | undefined;
+
+  constructor(send: (message: WorkerMessage) => void) {
+    this.#send = send;
+  }
+
+  /** Connections for `port` become `server`'s: as a net.Socket emitted as 'connection' (the engines take them so). */
+  serve(port: number, server: net.Server): void {
+    this.#targets.set(port, (connection) => {
+      const socket = socketOnHandle(connection);
+      socket.once('close', () => this.closed());
+      server.emit('connection', socket);
+    });
+  }
+
+  /**
+   * An APP's own server: it listens on a stand-in handle, as a cluster worker's does under
+   * round-robin: node's setupListenHandle finds a handle already there, wires its onconnection, and
+   * emits 'listening'; address() reads getsockname; close() closes the stand-in.
+   */
+  listenOnStandIn(server: net.Server, host: string, port: number, backlog: number): void {
+    const family = net.isIPv6(host) ? 'IPv6' : 'IPv4';
+    const address = net.isIP(host) ? host : family === 'IPv6' ? '::1' : '127.0.0.1';
+    let open = true;
+    const standIn: StandInHandle = {
+      onconnection: null,
+      listen: () => 0,
+      getsockname(out) {
+        Object.assign(out, { address, family, port });
+        return 0;
+      },
+      ref() {},
+      unref() {},
+      close() {
+        open = false;
+      },
+    };
+    const s = server as net.Server & { _handle: StandInHandle | null; _listen2(address: string, port: number, addressType: number, backlog: number): void };
+    s._handle = standIn;
+    s._listen2(address, port, family === 'IPv6' ? 6 : 4, backlog);
+    server.on('connection', (socket: net.Socket) => socket.once('close', () => this.closed()));
+    this.#targets.set(port, (connection) => {
+      if (open && standIn.onconnection) standIn.onconnection(0, connection);
+      else connection.close();
+    });
+  }
+
+  /** One `connection` message, with its descriptor (absent if it was lost on the way). */
+  accept(port: number, connection: RawConnectionHandle | undefined): void {
+    const deliver = this.#targets.get(port);
+    // Replies are matched to connections by order, so every message gets one, even without a handle.
+    const taken = connection !== undefined && deliver !== undefined && !this.#stopped;
+    this.#send({ t: 'handoff-reply', port, taken });
+    if (!connection) return;
+    // Declined: closing our copy leaves the connection open, the supervisor holds another.
+    if (!taken) connection.close();
+    else deliver!(connection);
+  }
+
+  /** Draining: every later connection is declined, and goes to another worker. */
+  stop(): void {
+    this.#stopped = true;
+    this.#targets.clear();
+  }
+
+  /** Closed connections not reported yet (sent with the worker's last message). */
+  takeUnreported(): number {
+    if (this.#closedTimer) clearTimeout(this.#closedTimer);
+    this.#closedTimer = undefined;
+    const count = this.#closedSinceReport;
+    this.#closedSinceReport = 0;
+    return count;
+  }
+
+  closed(): void {
+    this.#closedSinceReport++;
+    this.#closedTimer ??= setTimeout(() => this.#send({ t: 'closed', count: this.takeUnreported() }), 10);
+  }
+}
+
+interface StandInHandle {
+  onconnection: ((status: number, handle: RawConnectionHandle) => void) | null;
+  listen(): number;
+  getsockname(out: Record<string, unknown>): number;
+  ref(): void;
+  unref(): void;
+  close(): void;
 }

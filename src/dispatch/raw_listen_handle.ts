@@ -33,6 +33,19 @@ const UV_TCP_REUSEPORT = 2;
 export type SendableHandle = RawListenHandle | RawConnectionHandle | net.Socket;
 
 /**
+ * What a worker receives with a message: the supervisor sends bare handles, so that is what comes
+ * (node's 'net.Native' kind); which one, the message says (`start`/`listen-reply`: a listening
+ * socket, `connection`: an accepted one).
+ */
+export type ReceivedHandle = RawListenHandle | RawConnectionHandle;
+
+/** A net.Socket on an accepted connection's bare handle (the typings leave the option out). */
+const SocketOnHandle = net.Socket as unknown as new (options: { handle: RawConnectionHandle }) => net.Socket;
+export function socketOnHandle(handle: RawConnectionHandle | net.Socket): net.Socket {
+  return handle instanceof net.Socket ? handle : new SocketOnHandle({ handle });
+}
+
+/**
  * child.send with a handle. node sends a bare libuv handle as its 'net.Native' kind (as its cluster
  * does), which its typings leave out; the signature is declared here, once.
  */

@@ -287,8 +287,9 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
       if (this.#alive.size === 0) this.#finish();
       return;
     }
-    if (was === 'owner' && this.#phase === 'starting') {
-      // Nothing half-started: the others stop, and herd exits with this worker's reason.
+    if (was === 'owner' && this.#phase === 'starting' && t.readyAt === undefined) {
+      // Nothing half-started: the others stop, and herd exits with this worker's reason. (One that
+      // was ready and died before the others were is a crash like any other: respawned.)
       const why = reasonOf(worker, t);
       this.#startError = new HerdError(why?.message ?? `worker ${worker.slot} exited during start-up (${exit.signal ?? `code ${exit.code}`})`, why?.code ?? 'WORKER_START');
       return this.#beginStop(1);

@@ -143,6 +143,23 @@ test('a worker that fails at start stops the others; herd exits 1 with its reaso
   assert.deepEqual(p.logs.filter((l) => /stop|draining/.test(l)), [], 'a failed start is one line, not a stop');
 });
 
+test('a worker that was ready and dies before the others are: respawned, and the pool starts', () => {
+  const p = pool();
+  p.cycle.start();
+  const [a, b] = p.spawned;
+  p.ready(a);
+  p.exit(a, 1);
+  assert.equal(p.cycle.phase, 'starting');
+  p.advance(100);
+  const a2 = p.last();
+  assert.equal(a2.slot, 1);
+  p.ready(b);
+  assert.equal(p.routed.size, 0);
+  p.ready(a2);
+  assert.equal(p.cycle.phase, 'running');
+  assert.deepEqual(p.owners(), [a2, b]);
+});
+
 test('rolling reload: one slot at a time, the newcomer routed before the old one drains', () => {
   const p = pool();
   const [a, b] = p.started();
