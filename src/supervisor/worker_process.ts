@@ -17,10 +17,14 @@ const WORKER_ENTRY = fileURLToPath(siblingModule('../worker/main', import.meta.u
 /** How often a ready worker is asked to answer. */
 export const HEARTBEAT_EVERY_MS = 500;
 /**
- * No answer for this long: the worker's event loop is stuck (or it is stopped). Long enough that a
- * busy worker on a loaded machine is not called stuck; what happens next is --unresponsive-timeout's.
+ * No answer for this long and the worker's event loop is called stuck (or it is stopped): half of
+ * --unresponsive-timeout, from 1 to 5 s. Long enough that a busy worker on a loaded machine, or a
+ * handler that computes for a second, is not taken out of rotation (or, with reuseport and shared,
+ * replaced) for it; what happens after is --unresponsive-timeout's.
  */
-export const HEARTBEAT_MISSED_MS = 2_000;
+export function heartbeatMissedMs(unresponsiveTimeoutMs: number): number {
+  return Math.max(1000, Math.min(5000, (unresponsiveTimeoutMs || 10_000) / 2));
+}
 
 export class WorkerProcess implements PoolWorker {
   /** The slot (1..N) this worker fills; a respawned or reloaded worker takes the same one. */
@@ -47,10 +51,12 @@ export class WorkerProcess implements PoolWorker {
   #heartbeat: NodeJS.Timeout | undefined;
   #lastAnswer = 0;
   #answering = true;
+  readonly #missedAfterMs: number;
 
   constructor(slot: number, start: Omit<WorkerStart, 'id' | 't'>, share: ListenShare, emit: (event: CycleEvent<WorkerProcess>) => void) {
     this.slot = slot;
     this.#emit = emit;
+    this.#missedAfterMs = heartbeatMissedMs(start.config.unresponsiveTimeoutMs);
     this.child = fork(WORKER_ENTRY, [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // PORT: where herd serves, so an APP that reads it (as on every Node host) listens there.
@@ -115,7 +121,7 @@ export class WorkerProcess implements PoolWorker {
   #startHeartbeat(): void {
     this.#lastAnswer = Date.now();
     this.#heartbeat = setInterval(() => {
-      if (this.#answering && Date.now() - this.#lastAnswer > HEARTBEAT_MISSED_MS) {
+      if (this.#answering && Date.now() - this.#lastAnswer > this.#missedAfterMs) {
         this.#answering = false;
         this.#emit({ type: 'heartbeat', worker: this, answering: false });
       }
