@@ -29,6 +29,8 @@ export interface ServeConfig {
   startTimeoutMs: number;
   /** A worker that has not answered its heartbeat for this long is killed and replaced (0: never). */
   unresponsiveTimeoutMs: number;
+  /** --max-memory MB: a worker whose RSS is above this many bytes is replaced (start the new, drain the old); 0: no limit. */
+  maxMemoryBytes: number;
   /** A request whose response has not finished within this many ms gets 503 and its connection closed. */
   requestTimeoutMs: number;
   /** Time allowed for the request head to arrive (slowloris bound). */
@@ -79,6 +81,7 @@ export const DEFAULTS = {
   graceSeconds: 30,
   startTimeoutMs: 30_000,
   unresponsiveTimeoutMs: 10_000,
+  maxMemoryBytes: 0,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,

@@ -45,7 +45,8 @@ export type WorkerMessage =
   /** The worker cannot start (bad app, port in use...): a one-line message for the user. */
   | { t: 'fatal'; message: string; code: string }
   | { t: 'stats'; seq: number; stats: WorkerStats }
-  | { t: 'pong'; seq: number }
+  /** The heartbeat's answer, with the worker's resident memory (for --max-memory). */
+  | { t: 'pong'; seq: number; rss: number }
   /**
    * handoff: the reply to each `connection`, in the order they arrived. `taken`: the worker owns it
    * now, the supervisor closes its copy. `declined` (draining): the supervisor gives it to another.

@@ -50,6 +50,8 @@ export type CycleEvent<W extends PoolWorker = PoolWorker> =
   /** The worker answered the supervisor's heartbeat again, or missed it. */
   | { type: 'heartbeat'; worker: W; answering: boolean }
   | { type: 'unresponsive-timeout'; worker: W }
+  /** --max-memory: the worker's RSS went above the limit (told once per worker). */
+  | { type: 'over-memory'; worker: W; rssBytes: number }
   | { type: 'respawn-due'; slot: number }
   | { type: 'signal'; signal: SupervisorSignal }
   | ControlCommandEvent;
@@ -83,6 +85,8 @@ export interface CycleSettings {
   unresponsiveTimeoutMs: number;
   /** reuseport and shared: a stuck worker's replacement starts at once, on the slot's socket. */
   replaceUnresponsiveAtOnce: boolean;
+  /** --max-memory in bytes (0: none), for the log line. */
+  maxMemoryBytes?: number;
   /** How the worker's code is named in messages: "APP app.js", or "the worker". */
   appLabel: string;
 }
@@ -236,6 +240,8 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
         return this.#onHeartbeat(event.worker, event.answering);
       case 'unresponsive-timeout':
         return this.#onUnresponsiveTimeout(event.worker);
+      case 'over-memory':
+        return this.#onOverMemory(event.worker, event.rssBytes);
       case 'respawn-due':
         return this.#onRespawnDue(event.slot);
       case 'signal':
@@ -387,6 +393,16 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
     const why = `it did not answer for ${this.#settings.unresponsiveTimeoutMs / 1000} s (--unresponsive-timeout)`;
     this.#host.log(`worker ${worker.slot} (pid ${worker.pid}) killed: ${why}`);
     this.#killFor(worker, t, { message: why, code: 'EUNRESPONSIVE' });
+  }
+
+  /** --max-memory: replaced the way a reload replaces it, new one first, never a kill mid-request. */
+  #onOverMemory(worker: W, rssBytes: number): void {
+    const t = this.#alive.get(worker);
+    const slot = this.#slots[worker.slot];
+    if (!t || t.state !== 'ready' || slot.owner !== worker || slot.successor || this.#phase === 'stopping' || this.#phase === 'starting') return;
+    const mb = (n: number) => Math.round(n / 1048576);
+    this.#host.log(`worker ${worker.slot} (pid ${worker.pid}) uses ${mb(rssBytes)} MB, over --max-memory ${mb(this.#settings.maxMemoryBytes ?? 0)} MB: replacing it (the new one starts, then it drains)`);
+    slot.successor = this.#spawn(slot.id);
   }
 
   #onRespawnDue(id: number): void {

@@ -63,6 +63,7 @@ export class Supervisor {
       graceMs: config.graceSeconds * 1000,
       unresponsiveTimeoutMs: config.unresponsiveTimeoutMs,
       replaceUnresponsiveAtOnce: config.dispatch !== 'handoff',
+      maxMemoryBytes: config.maxMemoryBytes,
       appLabel: app,
     });
   }

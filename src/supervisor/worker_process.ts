@@ -52,11 +52,14 @@ export class WorkerProcess implements PoolWorker {
   #lastAnswer = 0;
   #answering = true;
   readonly #missedAfterMs: number;
+  readonly #maxMemoryBytes: number;
+  #overMemoryTold = false;
 
   constructor(slot: number, start: Omit<WorkerStart, 'id' | 't'>, share: ListenShare, emit: (event: CycleEvent<WorkerProcess>) => void) {
     this.slot = slot;
     this.#emit = emit;
     this.#missedAfterMs = heartbeatMissedMs(start.config.unresponsiveTimeoutMs);
+    this.#maxMemoryBytes = start.config.maxMemoryBytes;
     this.child = fork(WORKER_ENTRY, [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // PORT: where herd serves, so an APP that reads it (as on every Node host) listens there.
@@ -94,6 +97,10 @@ export class WorkerProcess implements PoolWorker {
         if (!this.#answering) {
           this.#answering = true;
           this.#emit({ type: 'heartbeat', worker: this, answering: true });
+        }
+        if (this.#maxMemoryBytes > 0 && message.rss > this.#maxMemoryBytes && !this.#overMemoryTold) {
+          this.#overMemoryTold = true;
+          this.#emit({ type: 'over-memory', worker: this, rssBytes: message.rss });
         }
         break;
       case 'stats':

@@ -80,7 +80,7 @@ process.on('message', (message: SupervisorMessage, handle?: ReceivedHandle) => {
       send({ t: 'stats', seq: message.seq, stats: stats() });
       break;
     case 'ping':
-      send({ t: 'pong', seq: message.seq });
+      send({ t: 'pong', seq: message.seq, rss: process.memoryUsage.rss() });
       break;
   }
 });

@@ -420,6 +420,24 @@ test('unresponsive (handoff): no new connections, killed and respawned at the ti
   assert.ok(p.routed.has(respawned));
 });
 
+test('--max-memory: the worker over it is replaced new-one-first, as a reload replaces it; never killed', () => {
+  const p = pool({ maxMemoryBytes: 100 * 1048576 });
+  const [a, b] = p.started();
+  p.send({ type: 'over-memory', worker: a, rssBytes: 150 * 1048576 });
+  assert.match(p.logs.at(-1)!, /worker 1 \(pid \d+\) uses 150 MB, over --max-memory 100 MB: replacing it/);
+  const fresh = p.last();
+  assert.equal(fresh.slot, 1);
+  assert.ok(p.routed.has(a) && !a.drained, 'the old one serves until the new one is ready');
+  p.send({ type: 'over-memory', worker: a, rssBytes: 160 * 1048576 });
+  assert.equal(p.spawned.length, 3, 'one replacement at a time');
+  p.ready(fresh);
+  assert.ok(a.drained && !a.killed && !p.routed.has(a));
+  p.exit(a);
+  assert.deepEqual(p.owners(), [fresh, b]);
+  assert.equal(p.cycle.phase, 'running');
+  assert.equal(p.spawned.length, 3, 'no respawn beside it');
+});
+
 test('control commands answer once, in the queue; reopen reaches the logs', () => {
   const p = pool();
   p.cycle.start();
