@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { herdPlannedSeconds, runHerdExperiment } from './herd/experiment.ts';
+import { herdPlannedSeconds, herdStepCount, runHerdExperiment } from './herd/experiment.ts';
 import type { HerdExperiment, HerdSettings } from './herd/herd_results.ts';
 import { Progress } from './progress.ts';
 import { machineInfo } from './machine.ts';
@@ -33,7 +33,7 @@ export async function runLab(request: LabRequest, signal: AbortSignal): Promise<
   if (request.herd && !signal.aborted) {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-lab-herd-'));
     const h = request.herd;
-    const progress = new Progress(h.servers.length * h.workers.length * h.loads.length + h.threadsWorkers.length + 4, herdPlannedSeconds(h));
+    const progress = new Progress(herdStepCount(h), herdPlannedSeconds(h));
     try {
       herd = await runHerdExperiment(h, { host: request.settings.host, port: request.settings.port, workDir }, signal, progress);
     } finally {

@@ -34,7 +34,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Starting node workers on 2 busy cores takes long: 16 of them took 9 s with the load average at 12. */
 const READY_TIMEOUT_MS = 20_000;
+const READY_TIMEOUT_PER_WORKER_MS = 2_000;
 
 function command(model: ServerModel, place: ServerPlace): { file: string; args: string[]; control: string | null } {
   const where = ['--port', String(place.port), '--host', place.host];
@@ -97,7 +99,8 @@ function accepts(host: string, port: number): Promise<boolean> {
 }
 
 async function waitUntilServing(child: ChildProcess, model: ServerModel, place: ServerPlace, sawUrl: Promise<void>, lines: string[]): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const timeoutMs = READY_TIMEOUT_MS + model.workers * READY_TIMEOUT_PER_WORKER_MS;
+  const deadline = Date.now() + timeoutMs;
   let exited = false;
   child.once('exit', () => (exited = true));
   // nginx prints nothing when it is up; the others print their URL once every worker listens.
@@ -109,7 +112,7 @@ async function waitUntilServing(child: ChildProcess, model: ServerModel, place: 
       throw new HerdError(`${model.id} did not start: ${why}`, 'ELABSERVER');
     }
     if (urlSeen && (await accepts(place.host, place.port))) return;
-    if (Date.now() > deadline) throw new HerdError(`${model.id} did not start serving within ${READY_TIMEOUT_MS / 1000} s`, 'ELABSERVER');
+    if (Date.now() > deadline) throw new HerdError(`${model.id} did not start serving within ${timeoutMs / 1000} s`, 'ELABSERVER');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

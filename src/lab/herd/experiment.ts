@@ -26,6 +26,11 @@ export function herdPlannedSeconds(settings: HerdSettings): number {
   return starts + loads + threads + 5;
 }
 
+/** Progress steps: every cell, each threads comparison, each crash run. */
+export function herdStepCount(settings: HerdSettings): number {
+  return settings.servers.length * settings.workers.length * settings.loads.length + settings.threadsWorkers.length + 4;
+}
+
 export function chooseTracer(): TracerName | null {
   if (perfAvailable()) return 'perf';
   if (straceAvailable()) return 'strace';
@@ -63,6 +68,13 @@ export async function runHerdExperiment(settings: HerdSettings, place: ServerPla
   if (tracer === null) notes.push('herd: wake-ups not counted: neither perf (needs root and the syscalls/sched tracepoints) nor strace is usable');
   else if (tracer === 'strace') notes.push('herd: counted with strace (perf is not usable here: it needs root, or perf_event_paranoid <= -1, and tracefs)');
   const cells: HerdCell[] = [];
+  const started = Date.now();
+  const total = herdStepCount(settings);
+  let done = 0;
+  const secondsLeft = (steps = 1) => {
+    done += steps;
+    return ((Date.now() - started) / 1000 / done) * Math.max(0, total - done);
+  };
   for (const server of settings.servers) {
     for (const workers of settings.workers) {
       if (signal.aborted) break;
@@ -74,7 +86,7 @@ export async function runHerdExperiment(settings: HerdSettings, place: ServerPla
       } catch (err) {
         if (!(err instanceof HerdError)) throw err;
         notes.push(`herd: ${model.id} skipped, ${err.message}`);
-        progress?.skip(settings.loads.length, 0);
+        progress?.skip(settings.loads.length, secondsLeft(settings.loads.length));
         continue;
       }
       try {
@@ -87,11 +99,11 @@ export async function runHerdExperiment(settings: HerdSettings, place: ServerPla
             const calibration = cells.find((c) => c.server === server && c.workers === 1 && c.load === 'sequential');
             const cell = await measureHerdCell(target, load, settings, tracer, calibration, signal);
             cells.push(cell);
-            progress?.finish(`herd ${model.id} ${load}`, cell.wastedWakeupsPerConnection === null ? `${cell.connections} connections` : `${cell.wastedWakeupsPerConnection.toFixed(2)} wasted wake-ups/connection`, 0);
+            progress?.finish(`herd ${model.id} ${load}`, cell.wastedWakeupsPerConnection === null ? `${cell.connections} connections` : `${cell.schedWakeupsPerConnection?.toFixed(2) ?? '—'} wake-ups and ${cell.wastedWakeupsPerConnection.toFixed(2)} wasted accepts per connection`, secondsLeft());
           } catch (err) {
             if (signal.aborted || !(err instanceof HerdError)) throw err;
             notes.push(`herd: ${model.id} ${load}: ${err.message}`);
-            progress?.finish(`herd ${model.id} ${load}`, `failed: ${err.message}`, 0);
+            progress?.finish(`herd ${model.id} ${load}`, `failed: ${err.message}`, secondsLeft());
           }
         }
       } finally {
