@@ -1,6 +1,7 @@
 // `herd lab --experiment herd`: the thundering herd measured. Every server of HERD_SERVERS at every
 // worker count under both loads (herd_cells.ts), the seed's two C demonstrations, and the threads
 // model against the process pool; then the findings.
+import fs from 'node:fs';
 import { HerdError } from '../../errors.ts';
 import { perfAvailable } from '../perf_counter.ts';
 import { Progress } from '../progress.ts';
@@ -31,9 +32,23 @@ export function herdStepCount(settings: HerdSettings): number {
   return settings.servers.length * settings.workers.length * settings.loads.length + settings.threadsWorkers.length + 4;
 }
 
+/**
+ * strace attaches to the servers, which are the lab's children, not strace's: as root that is always
+ * allowed, otherwise only where Yama's ptrace_scope is 0 (or Yama is absent).
+ */
+function straceUsable(): boolean {
+  if (!straceAvailable()) return false;
+  if (process.getuid?.() === 0) return true;
+  try {
+    return fs.readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim() === '0';
+  } catch {
+    return true;
+  }
+}
+
 export function chooseTracer(): TracerName | null {
   if (perfAvailable()) return 'perf';
-  if (straceAvailable()) return 'strace';
+  if (straceUsable()) return 'strace';
   return null;
 }
 
