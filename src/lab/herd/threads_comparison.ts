@@ -2,6 +2,7 @@
 // same crash app) side by side at each worker count, loaded by herd bench in interleaved rounds (both
 // listen at once, on two ports); then each is crashed on purpose while four clients keep connecting.
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { HerdError } from '../../errors.ts';
 import { runBenchProcess } from '../bench_process.ts';
 import type { ServerModel } from '../models.ts';
@@ -9,7 +10,6 @@ import { freePort } from '../ports.ts';
 import { treeCpuMicros } from '../process_cpu.ts';
 import type { Progress } from '../progress.ts';
 import { startServer, type RunningServer, type ServerPlace } from '../running_server.ts';
-import { fileURLToPath } from 'node:url';
 import { siblingModule } from '../../source_module.ts';
 import { oneConnection } from './connect_load.ts';
 import type { CrashKind, CrashOutcome, HerdSettings, ThreadsRow } from './herd_results.ts';
@@ -34,7 +34,7 @@ async function start(model: ServerModel, place: ServerPlace, port: number): Prom
   return startServer(model, { ...place, port, app: CRASH_APP });
 }
 
-/** Rounds of herd bench against each server in turn; the rows are the sums over the rounds. */
+/** Rounds of herd bench against each server in turn (A B B A …); the rows are the sums over the rounds. */
 async function benchPair(workers: number, settings: HerdSettings, place: ServerPlace, signal: AbortSignal): Promise<ThreadsRow[]> {
   const pair = models(workers);
   const ports = [place.port, await freePort(place.host)];
@@ -45,7 +45,9 @@ async function benchPair(workers: number, settings: HerdSettings, place: ServerP
     for (const keepAlive of [false, true]) {
       const totals = running.map(() => ({ requests: 0, seconds: 0, cpu: 0 }));
       for (let round = 0; round < settings.threadsRounds && !signal.aborted; round++) {
-        for (let i = 0; i < running.length; i++) {
+        // A B, then B A: neither always runs first after the other has warmed the caches.
+        const order = round % 2 === 0 ? [0, 1] : [1, 0];
+        for (const i of order) {
           const before = treeCpuMicros(running[i].pid);
           const result = await runBenchProcess({ url: running[i].url, connections: BENCH_CLIENTS, seconds: settings.threadsSeconds, keepAlive }, signal);
           totals[i].cpu += treeCpuMicros(running[i].pid) - before;
