@@ -103,6 +103,8 @@ interface Slot<W> {
   /** The previous owner, draining after its successor took over. */
   retiring: W | undefined;
   cancelRespawn: (() => void) | undefined;
+  /** A worker of this slot has been ready once: start-up is over when every slot's has. */
+  readyOnce: boolean;
 }
 
 interface Tracked {
@@ -214,7 +216,7 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
   /** Spawns the first worker of every slot. */
   start(): void {
     for (let id = 1; id <= this.#settings.workers; id++) {
-      const slot: Slot<W> = { id, health: new SlotHealth(), owner: undefined, successor: undefined, retiring: undefined, cancelRespawn: undefined };
+      const slot: Slot<W> = { id, health: new SlotHealth(), owner: undefined, successor: undefined, retiring: undefined, cancelRespawn: undefined, readyOnce: false };
       this.#slots[id] = slot;
       slot.owner = this.#spawn(id);
     }
@@ -263,9 +265,11 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
     this.#host.log(`worker ${worker.slot} (pid ${worker.pid}) started`);
     const slot = this.#slots[worker.slot];
     if (slot.owner === worker) {
+      slot.readyOnce = true;
       if (this.#phase !== 'starting') return this.#host.route(worker);
-      if (this.#slots.every((s) => !s || (s.owner && this.#alive.get(s.owner)?.state === 'ready'))) {
-        for (const s of this.#slots) if (s) this.#host.route(s.owner!);
+      // Every slot has come up once (one that died since is respawning, and is routed when ready).
+      if (this.#slots.every((s) => !s || s.readyOnce)) {
+        for (const s of this.#slots) if (s?.owner && this.#alive.get(s.owner)?.state === 'ready') this.#host.route(s.owner);
         this.#phase = 'running';
         this.#host.moment('all-ready');
       }

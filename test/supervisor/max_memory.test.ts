@@ -40,7 +40,7 @@ for (const dispatch of ['reuseport', 'handoff'] as const) {
     assert.equal(after.length, 2);
     assert.ok(after.some((w) => before.some((b) => b.pid === w.pid)), 'the other worker was left alone');
     assert.doesNotMatch(herd.output(), new RegExp(`\\(pid ${grown}\\) exited with signal`), 'never killed');
-    assert.ok(result.requests.succeeded > 300, `load ran (${result.requests.succeeded})`);
+    assert.ok(result.requests.succeeded > 100, `load ran (${result.requests.succeeded})`);
     assert.equal(result.requests.failed, 0, JSON.stringify(result.errors));
   });
 }

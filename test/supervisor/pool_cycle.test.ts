@@ -143,7 +143,7 @@ test('a worker that fails at start stops the others; herd exits 1 with its reaso
   assert.deepEqual(p.logs.filter((l) => /stop|draining/.test(l)), [], 'a failed start is one line, not a stop');
 });
 
-test('a worker that was ready and dies before the others are: respawned, and the pool starts', () => {
+test('a worker that was ready and dies before the others are: respawned; the pool has started once every slot was ready once', () => {
   const p = pool();
   p.cycle.start();
   const [a, b] = p.spawned;
@@ -154,10 +154,11 @@ test('a worker that was ready and dies before the others are: respawned, and the
   const a2 = p.last();
   assert.equal(a2.slot, 1);
   p.ready(b);
-  assert.equal(p.routed.size, 0);
-  p.ready(a2);
   assert.equal(p.cycle.phase, 'running');
+  assert.deepEqual([...p.routed], [b], 'the respawning slot is routed when its worker is ready');
+  p.ready(a2);
   assert.deepEqual(p.owners(), [a2, b]);
+  assert.ok(p.routed.has(a2));
 });
 
 test('rolling reload: one slot at a time, the newcomer routed before the old one drains', () => {

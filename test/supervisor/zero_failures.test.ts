@@ -77,7 +77,7 @@ for (const dispatch of ['reuseport', 'shared', 'handoff'] as const) {
     const after = await status(herd);
     for (const w of after.workers) assert.ok(!before.workers.some((b) => b.pid === w.pid), `worker ${w.id} was replaced`);
     t.diagnostic(`${dispatch} HUP: ${result.requests.succeeded} ok, ${result.requests.failed} failed ${JSON.stringify(result.errors)}`);
-    assert.ok(result.requests.succeeded > 500, `load ran (${result.requests.succeeded})`);
+    assert.ok(result.requests.succeeded > 100, `load ran (${result.requests.succeeded})`);
     assert.equal(result.requests.failed, 0, JSON.stringify(result.errors));
   });
 
@@ -94,7 +94,7 @@ for (const dispatch of ['reuseport', 'shared', 'handoff'] as const) {
     await waitFor('the respawn', async () => (await status(herd)).workers.some((w) => w.id === victim.id && w.pid !== victim.pid && w.state === 'ready'), 20_000);
     const result = await load;
     t.diagnostic(`${dispatch} kill -9: ${result.requests.succeeded} ok, ${result.requests.failed} failed ${JSON.stringify(result.errors)}; the worker held ${held}`);
-    assert.ok(result.requests.succeeded > 500, `load ran (${result.requests.succeeded})`);
+    assert.ok(result.requests.succeeded > 100, `load ran (${result.requests.succeeded})`);
     assert.ok(result.requests.failed <= held, `${result.requests.failed} failed, the killed worker held ${held}: ${JSON.stringify(result.errors)}`);
   });
 }
