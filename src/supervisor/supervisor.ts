@@ -21,6 +21,8 @@ import { HerdMetrics } from '../metrics/herd_metrics.ts';
 import { openMetricsServer } from '../metrics/metrics_server.ts';
 import { renderMetrics } from '../metrics/prometheus_text.ts';
 import { AppPorts } from './app_ports.ts';
+import { tlsReloadRefusal } from '../transport/tls_credentials.ts';
+import { openHttpsRedirect } from '../transport/redirect_http.ts';
 
 /**
  * A worker that can say why it is not ready (an APP that never listens) says so at --start-timeout;
@@ -66,6 +68,8 @@ export class Supervisor {
   #metricsServer: http.Server | undefined;
   #metricsUrl: string | null = null;
   #reloads = 0;
+  /** --redirect-http: the cleartext listener sending clients to https. */
+  #redirect: http.Server | undefined;
 
   readonly #onReady: ((url: string) => void) | undefined;
 
@@ -78,7 +82,7 @@ export class Supervisor {
 
   get url(): string {
     const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
-    return `http://${host}:${this.#dispatch?.port ?? this.config.port}`;
+    return `${this.config.tls ? 'https' : 'http'}://${host}:${this.#dispatch?.port ?? this.config.port}`;
   }
 
   /** Starts everything, runs the loop until stopped; resolves with the process exit code. */
@@ -117,6 +121,7 @@ export class Supervisor {
       this.#metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
       this.#log(`metrics on ${this.#metricsUrl}`);
     }
+    if (this.config.redirectHttp !== null) this.#redirect = await openHttpsRedirect(this.config.host, this.config.redirectHttp, this.config.port);
     if (this.config.pidFile) writePidFile(this.config.pidFile);
     for (let slot = 1; slot <= this.config.workers; slot++) {
       this.#health[slot] = new SlotHealth();
@@ -281,6 +286,9 @@ export class Supervisor {
 
   /** Rolling reload: per slot, start the new worker, wait until it is ready, then drain the old. */
   async #rollingReload(): Promise<void> {
+    // New workers read the certificate files again: a bad one would fail each of them, so none starts.
+    const refused = tlsReloadRefusal(this.config.tls);
+    if (refused !== null) return this.#log(`reload refused: ${refused}; the workers serve on with the certificate they have`);
     this.#state = 'reloading';
     this.#reloads++;
     this.#log('reload: starting');
@@ -347,6 +355,8 @@ export class Supervisor {
     this.#appPorts?.close();
     this.#control?.close();
     this.#metricsServer?.close();
+    this.#redirect?.close();
+    this.#redirect?.closeAllConnections();
     this.#metricsServer?.closeAllConnections(); // a scraper's keep-alive connection must not keep herd alive
     await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {

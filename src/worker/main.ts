@@ -21,6 +21,8 @@ import { appListenCalls, listenAsHerd, takeOverListen, type ListenReply } from '
 import { ServerWatch } from './server_watch.ts';
 import { appHandlesStopSignal, emitStopSignalToApp, holdAppSignalListeners } from './app_signals.ts';
 import { RequestMetrics } from '../metrics/request_metrics.ts';
+import { engineTransport, proxyHeaderFirst } from '../transport/connection_front.ts';
+import { TrustedProxies } from '../transport/trusted_proxies.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
 const ORPHAN_EXIT_MS = 1_000;
@@ -172,7 +174,9 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
     onAccess: onAccess(),
     onResponse: onResponse(),
     onCut: (line) => console.error(`herd cut a response: ${line}`),
+    clientAddress: clientAddress(cfg),
   });
+  if (cfg.proxyProtocol) proxyHeaderFirst(server, cfg.headersTimeoutMs);
   leaveBodiesToHerd(server);
   server.on('connection', (socket: net.Socket) => {
     if (cfg.dispatch === 'handoff') socket.once('close', reportClosed);
@@ -219,8 +223,10 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: unk
   if (cfg.engine === 'fast' && app !== null && isExpressApp(app)) {
     throw new HerdError(`APP ${shownAppPath(cfg.app!)} is an Express app, which needs node:http's request and response: run it with --engine node (the default for an APP)`, 'APP_NEEDS_NODE');
   }
-  const engine = createEngine(cfg, handler);
-  const server = engine.server;
+  const transport = engineTransport(cfg);
+  const engine = createEngine(cfg, handler, transport.node);
+  // What the dispatch feeds: the engine's server, or a front that reads PROXY headers / does TLS first.
+  const server = transport.front(engine.server);
   listenAsHerd(server);
   served.push({
     server,
@@ -256,7 +262,7 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: unk
   ready();
 }
 
-function createEngine(cfg: ServeConfig, handler: Listener): Engine {
+function createEngine(cfg: ServeConfig, handler: Listener, transport: EngineOptions['transport']): Engine {
   const options: EngineOptions = {
     requestTimeoutMs: cfg.requestTimeoutMs,
     headersTimeoutMs: cfg.headersTimeoutMs,
@@ -269,6 +275,8 @@ function createEngine(cfg: ServeConfig, handler: Listener): Engine {
     requestId: cfg.requestId,
     onAccess: onAccess(),
     onResponse: onResponse(),
+    transport,
+    clientAddress: clientAddress(cfg),
   };
   return cfg.engine === 'fast'
     ? createFastEngine(handler as Handler, options)
@@ -284,6 +292,13 @@ function onAccess(): EngineOptions['onAccess'] {
     logRecords++;
     l.access(record);
   };
+}
+
+/** --trust-proxy: the logged client of a request, from its peer and X-Forwarded-For. */
+function clientAddress(cfg: ServeConfig): EngineOptions['clientAddress'] {
+  if (cfg.trustProxy.length === 0) return undefined;
+  const proxies = new TrustedProxies(cfg.trustProxy);
+  return (peer, forwardedFor) => proxies.clientOf(peer, forwardedFor);
 }
 
 function onResponse(): EngineOptions['onResponse'] {

@@ -30,6 +30,8 @@ export interface WatchOptions {
    * is one listener call: node's emit copies its listener array when there are two).
    */
   tracksItself?: boolean;
+  /** --trust-proxy: the client address to log, from the peer and X-Forwarded-For. */
+  clientAddress?: (peer: string, forwardedFor: string | string[] | undefined) => string;
 }
 
 /** One request in flight and what the sweep needs to judge it. */
@@ -114,7 +116,7 @@ export class ServerWatch {
       if (res.writableFinished) {
         this.#served++;
         if (onResponse) onResponse(req.method ?? '-', res.statusCode, bodyBytesSent(exchange), Date.now() - exchange.started);
-        if (onAccess) onAccess(accessRecord(exchange));
+        if (onAccess) onAccess(accessRecord(exchange, this.#options.clientAddress));
       }
       if (this.#draining) this.#closeIdleSoon();
     });
@@ -231,10 +233,11 @@ function bodyBytesSent(x: Exchange): number {
   return Math.max(0, x.req.socket.bytesWritten - x.writtenBefore - (head ? Buffer.byteLength(head, 'latin1') : 0));
 }
 
-function accessRecord(x: Exchange): AccessRecord {
+function accessRecord(x: Exchange, clientAddress: WatchOptions['clientAddress']): AccessRecord {
   const { req, res } = x;
+  const peer = req.socket.remoteAddress ?? '-';
   return {
-    remote: req.socket.remoteAddress ?? '-',
+    remote: clientAddress ? clientAddress(peer, req.headers['x-forwarded-for']) : peer,
     time: x.started,
     method: req.method ?? '-',
     url: req.url ?? '-',

@@ -1,0 +1,62 @@
+// What comes before HTTP on a worker's connections, put in front of an engine's server: the
+// PROXY header (--proxy-protocol), then, for the fast engine, the TLS handshake. The front is the
+// server the dispatch listens on or hands connections to; each connection reaches the engine's
+// server as a 'connection' of its own once those steps are done. Without either step the engine's
+// server is used as it is (the fast engine then keeps accepting bare handles).
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ServeConfig } from '../config.ts';
+import type { NodeTransport } from './node_server.ts';
+import { readProxyHeader } from './proxy_header.ts';
+import { readTlsCredentials } from './tls_credentials.ts';
+import { terminateTls } from './tls_termination.ts';
+
+export interface FrontSteps {
+  proxyProtocol: boolean;
+  /** TLS the front terminates (the fast engine's); null: none, or the engine's server does it. */
+  tls: tls.SecureContext | null;
+  /** Bound on the PROXY header and on the handshake: the slowloris bound of a request head. */
+  timeoutMs: number;
+}
+
+export function connectionFront(target: net.Server, steps: FrontSteps): net.Server {
+  if (!steps.proxyProtocol && steps.tls === null) return target;
+  const front = net.createServer({ allowHalfOpen: true });
+  const deliver = (socket: net.Socket): void => void target.emit('connection', socket);
+  const context = steps.tls;
+  const afterHeader = context === null ? deliver : (socket: net.Socket) => terminateTls(socket, context, steps.timeoutMs, deliver);
+  front.on('connection', steps.proxyProtocol ? (socket: net.Socket) => readProxyHeader(socket, steps.timeoutMs, afterHeader) : afterHeader);
+  return front;
+}
+
+/** A worker's transport, read from the config when it starts (the certificate files included). */
+export interface EngineTransport {
+  /** For the node engine's own server (https, http2); undefined on the fast engine. */
+  node: NodeTransport | undefined;
+  /** The server the dispatch feeds, in front of the engine's. */
+  front(engineServer: net.Server): net.Server;
+}
+
+export function engineTransport(cfg: ServeConfig): EngineTransport {
+  const credentials = cfg.tls === null ? null : readTlsCredentials(cfg.tls);
+  const onNode = cfg.engine === 'node';
+  const frontTls = !onNode && credentials !== null ? tls.createSecureContext(credentials) : null;
+  return {
+    node: onNode ? { tls: credentials, http2: cfg.http2 } : undefined,
+    front: (engineServer) => connectionFront(engineServer, { proxyProtocol: cfg.proxyProtocol, tls: frontTls, timeoutMs: cfg.headersTimeoutMs }),
+  };
+}
+
+/**
+ * --proxy-protocol on a server the APP listen()ed: the listeners it has for 'connection' (node's
+ * own, herd's watch) get each socket once its header is read and its client address adopted.
+ */
+export function proxyHeaderFirst(server: net.Server, timeoutMs: number): void {
+  const listeners = server.listeners('connection') as ((socket: net.Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: net.Socket) =>
+    readProxyHeader(socket, timeoutMs, () => {
+      for (const listener of listeners) listener.call(server, socket);
+    }),
+  );
+}
