@@ -19,22 +19,50 @@ export interface FrontSteps {
   timeoutMs: number;
 }
 
-export function connectionFront(target: net.Server, steps: FrontSteps): net.Server {
-  if (!steps.proxyProtocol && steps.tls === null) return target;
+export interface ConnectionFront {
+  /** What the dispatch listens on or hands connections to. */
+  readonly server: net.Server;
+  /**
+   * Resolves once no accepted connection is still in its header or handshake (each has gone on to
+   * the engine, or closed). A drain waits for this before draining the engine, so a connection
+   * accepted before the drain is served, not closed as idle.
+   */
+  settled(): Promise<void>;
+}
+
+export function connectionFront(target: net.Server, steps: FrontSteps): ConnectionFront {
+  if (!steps.proxyProtocol && steps.tls === null) return { server: target, settled: () => Promise.resolve() };
   const front = net.createServer({ allowHalfOpen: true });
-  const deliver = (socket: net.Socket): void => void target.emit('connection', socket);
+  const pending = new Set<net.Socket>();
+  const waiters: (() => void)[] = [];
+  const leave = (raw: net.Socket): void => {
+    if (!pending.delete(raw) || pending.size > 0) return;
+    for (const resolve of waiters.splice(0)) resolve();
+  };
   const context = steps.tls;
-  const afterHeader = context === null ? deliver : (socket: net.Socket) => terminateTls(socket, context, steps.timeoutMs, deliver);
-  front.on('connection', steps.proxyProtocol ? (socket: net.Socket) => readProxyHeader(socket, steps.timeoutMs, afterHeader) : afterHeader);
-  return front;
+  front.on('connection', (raw: net.Socket) => {
+    pending.add(raw);
+    raw.once('close', () => leave(raw));
+    const deliver = (socket: net.Socket): void => {
+      leave(raw);
+      target.emit('connection', socket);
+    };
+    const afterHeader = context === null ? deliver : (socket: net.Socket) => terminateTls(socket, context, steps.timeoutMs, deliver);
+    if (steps.proxyProtocol) readProxyHeader(raw, steps.timeoutMs, afterHeader);
+    else afterHeader(raw);
+  });
+  return {
+    server: front,
+    settled: () => (pending.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+  };
 }
 
 /** A worker's transport, read from the config when it starts (the certificate files included). */
 export interface EngineTransport {
   /** For the node engine's own server (https, http2); undefined on the fast engine. */
   node: NodeTransport | undefined;
-  /** The server the dispatch feeds, in front of the engine's. */
-  front(engineServer: net.Server): net.Server;
+  /** What the dispatch feeds, in front of the engine's server. */
+  front(engineServer: net.Server): ConnectionFront;
 }
 
 export function engineTransport(cfg: ServeConfig): EngineTransport {

@@ -226,14 +226,15 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: unk
   const transport = engineTransport(cfg);
   const engine = createEngine(cfg, handler, transport.node);
   // What the dispatch feeds: the engine's server, or a front that reads PROXY headers / does TLS first.
-  const server = transport.front(engine.server);
+  const front = transport.front(engine.server);
+  const server = front.server;
   listenAsHerd(server);
   served.push({
     server,
     connections: () => engine.connections(),
     requests: () => engine.requests(),
     accepted: () => engine.accepted(),
-    drain: () => engine.drain(),
+    drain: () => front.settled().then(() => engine.drain()),
     allClosed: () => (engine.allClosed ? engine.allClosed() : engine.drain()),
     destroyAll: () => engine.destroyAll(),
   });
