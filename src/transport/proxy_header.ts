@@ -20,6 +20,10 @@ export function readProxyHeader(socket: net.Socket, timeoutMs: number, next: (so
     if (rest.length > 0) socket.unshift(rest);
     if (result.source !== null) adoptPeerAddress(socket, result.source);
     next(socket);
+    // node:http reads through a 'data' listener, which does not resume a socket paused by hand;
+    // a TLS layer or the fast engine took the handle itself, and nothing is to be resumed.
+    const holder = socket as unknown as { _handle: unknown };
+    if (holder._handle !== null && socket.listenerCount('data') > 0 && socket.isPaused()) socket.resume();
   };
   const onGone = (): void => {
     stopReading();
