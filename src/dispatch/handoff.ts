@@ -12,6 +12,7 @@ import type { WorkerProcess } from '../supervisor/worker_process.ts';
 import type { Dispatch, ListenAddress } from './dispatch.ts';
 import { bindRawHandle, boundPort, listenRaw, type RawConnectionHandle } from './raw_listen_handle.ts';
 import { clientAddressHash } from './client_address.ts';
+import { headerReadFor, readHeaderBeforeHandoff } from '../transport/proxy_handoff.ts';
 
 export async function openHandoff(config: ServeConfig, at: ListenAddress): Promise<Dispatch> {
   const workers: WorkerProcess[] = [];
@@ -42,7 +43,7 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
     // A worker whose channel is gone (killed, its exit not yet seen) leaves the rotation here.
     while (workers.length > 0) {
       const worker = pick(connection);
-      if (worker.send({ t: 'connection', port }, connection)) {
+      if (worker.send({ t: 'connection', port, proxied: headerReadFor(connection) }, connection)) {
         worker.handedOff++;
         unanswered.get(worker)!.push(connection);
         return;
@@ -84,7 +85,10 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
   listenRaw(handle, config.backlog, at.host, port);
   handle.onconnection = (status, connection) => {
     // A failed accept (EMFILE...) is retried by libuv on the next readiness event.
-    if (status === 0 && connection) handOff(connection);
+    if (status !== 0 || !connection) return;
+    // sticky behind a PROXY-protocol balancer: the client is in the header, so read it first.
+    if (config.proxyProtocol && config.handoff === 'sticky') readHeaderBeforeHandoff(connection, config.headersTimeoutMs, handOff);
+    else handOff(connection);
   };
 
   return {

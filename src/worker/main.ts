@@ -23,6 +23,7 @@ import { appHandlesStopSignal, emitStopSignalToApp, holdAppSignalListeners } fro
 import { RequestMetrics } from '../metrics/request_metrics.ts';
 import { engineTransport, proxyHeaderFirst } from '../transport/connection_front.ts';
 import { TrustedProxies } from '../transport/trusted_proxies.ts';
+import { noteHeaderRead } from '../transport/proxy_header.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
 const ORPHAN_EXIT_MS = 1_000;
@@ -67,6 +68,7 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
       start(message, handle).catch(fatal);
       break;
     case 'connection':
+      if (message.proxied && handle) noteHeaderRead(handle as object, message.proxied);
       acceptHandedOff(message.port, handle);
       break;
     case 'listen-reply':

@@ -108,3 +108,34 @@ test('--trust-proxy: X-Forwarded-For from a trusted peer is the logged client; f
   assert.deepEqual((await accessLines(trusted, 3)).map((l) => l.split(' ')[0]), ['203.0.113.9', '198.51.100.1', '192.0.2.1']);
   assert.deepEqual((await accessLines(untrusted, 1)).map((l) => l.split(' ')[0]), ['127.0.0.1']);
 });
+
+for (const engine of ['node', 'fast'] as const) {
+  test(`--handoff sticky behind --proxy-protocol (${engine} engine): the header's client picks the worker, not the balancer's address`, async (t) => {
+    const dir = tempDir(t);
+    const log = path.join(dir, 'access.log');
+    const app = engine === 'node' ? [whoami] : [];
+    const herd = await startHerd(t, [...app, '--engine', engine, '--workers', '2', '--dispatch', 'handoff', '--handoff', 'sticky', '--proxy-protocol', '--access-log', log]);
+    const clients = Array.from({ length: 8 }, (_, i) => `192.0.2.${i + 1}`);
+    const workerOf = new Map<string, Set<string>>();
+    for (let round = 0; round < 3; round++) {
+      for (const client of clients) {
+        const header = round === 1 ? v2Tcp4(client, 1000 + round) : Buffer.from(`PROXY TCP4 ${client} 10.0.0.1 ${1000 + round} 443\r\n`);
+        const reply = await exchange(herd.port, header);
+        assert.match(reply, /^HTTP\/1\.1 200 /);
+        const pid = engine === 'node' ? String(JSON.parse(bodyOf(reply)).pid) : '';
+        if (engine === 'node') assert.equal(JSON.parse(bodyOf(reply)).remote, client);
+        if (!workerOf.has(client)) workerOf.set(client, new Set());
+        workerOf.get(client)!.add(pid);
+      }
+    }
+    // A connection without a header is closed here too (the supervisor reads it), and herd serves on.
+    assert.equal(await exchange(herd.port, Buffer.from(REQUEST), ''), '');
+    const lines = await accessLines(log, clients.length * 3);
+    // Two workers write their lines each in its own order.
+    assert.deepEqual(lines.map((l) => l.split(' ')[0]).sort(), [...clients, ...clients, ...clients].sort());
+    if (engine === 'node') {
+      for (const [client, pids] of workerOf) assert.equal(pids.size, 1, `${client} always on one worker`);
+      assert.equal(new Set([...workerOf.values()].flatMap((pids) => [...pids])).size, 2, 'the clients are spread over both workers');
+    }
+  });
+}
