@@ -33,7 +33,7 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
   if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
   // Malformed requests: node answers 400 itself when we do not listen; keep that, but never crash.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+    if (!socket.writable || err.code === 'ECONNRESET' || handshakeUnfinished(socket)) return void socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
@@ -87,6 +87,12 @@ function refusal(req: http.IncomingMessage, bodyLimit: number): number {
 function refuse(res: http.ServerResponse, status: number): void {
   res.writeHead(status, { 'Content-Type': 'text/plain', Connection: 'close' });
   res.end(`${http.STATUS_CODES[status]}\n`);
+}
+
+/** A TLS client error before the handshake finished (a timeout, a bad hello): no HTTP can be written to it. */
+function handshakeUnfinished(socket: unknown): boolean {
+  const s = socket as { encrypted?: boolean; _secureEstablished?: boolean };
+  return s.encrypted === true && s._secureEstablished !== true;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

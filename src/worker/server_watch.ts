@@ -229,8 +229,14 @@ function seconds(ms: number): string {
 
 /** What the socket carried for this response, minus its head: nginx's $body_bytes_sent. */
 function bodyBytesSent(x: Exchange): number {
-  const head = (x.res as unknown as { _header: string | null })._header;
-  return Math.max(0, x.req.socket.bytesWritten - x.writtenBefore - (head ? Buffer.byteLength(head, 'latin1') : 0));
+  const head = (x.res as unknown as { _header: string | boolean | null })._header;
+  // HTTP/2 (node:http2's compatibility response: _header is `true`): the head is HPACK-coded and
+  // every stream shares the socket, so a declared length is the honest figure when there is one.
+  if (typeof head !== 'string') {
+    const declared = Number(x.res.getHeader('content-length'));
+    if (head === true && Number.isFinite(declared)) return declared;
+  }
+  return Math.max(0, x.req.socket.bytesWritten - x.writtenBefore - (typeof head === 'string' ? Buffer.byteLength(head, 'latin1') : 0));
 }
 
 function accessRecord(x: Exchange, clientAddress: WatchOptions['clientAddress']): AccessRecord {

@@ -2,6 +2,7 @@
 // served to one that does not, the same portable app on both; and a drain with an HTTP/2 client
 // connected (GOAWAY) does not wait for --grace.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -27,8 +28,11 @@ function h2Request(session: http2.ClientHttp2Session, path: string, body?: strin
 }
 
 test('--http2: ALPN picks h2 for an HTTP/2 client and http/1.1 for the rest; the same app answers both', { skip }, async (t) => {
-  const cert = makeCertificate(tempDir(t), 'server');
-  const herd = await startHerd(t, [whoami, '--engine', 'node', '--workers', '2', '--http2', '--tls-cert', cert.cert, '--tls-key', cert.key, '--grace', '20']);
+  const dir = tempDir(t);
+  const cert = makeCertificate(dir, 'server');
+  const log = path.join(dir, 'access.log');
+  // With the access log and metrics on: both read what each HTTP/2 response sent.
+  const herd = await startHerd(t, [whoami, '--engine', 'node', '--workers', '2', '--http2', '--tls-cert', cert.cert, '--tls-key', cert.key, '--grace', '20', '--access-log', log, '--metrics', '0']);
   const session = http2.connect(herd.url, { ca: cert.pem });
   t.after(() => session.destroy());
   await new Promise<void>((resolve, reject) => session.once('connect', () => resolve()).once('error', reject));
@@ -49,4 +53,7 @@ test('--http2: ALPN picks h2 for an HTTP/2 client and http/1.1 for the rest; the
   herd.child.kill('SIGTERM');
   assert.equal(await herd.exited, 0);
   assert.ok(Date.now() - started < 10_000, `stopped in ${Date.now() - started} ms with --grace 20`);
+  assert.doesNotMatch(herd.output(), /uncaught|exited with code 1/);
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n').sort();
+  assert.deepEqual(lines.map((l) => /"(\w+ \S+ HTTP\/[\d.]+)" (\d+)/.exec(l)?.slice(1).join(' ')), ['GET /a HTTP/2.0 200', 'GET /c?q=1 HTTP/2.0 200', 'POST /b HTTP/2.0 200', 'POST /d HTTP/1.1 200'].sort());
 });

@@ -42,9 +42,10 @@ for (const engine of ['fast', 'node'] as const) {
   }
 }
 
-test('a cleartext request on the https port gets no HTTP answer, and the server serves on', { skip }, async (t) => {
+for (const engine of ['fast', 'node'] as const) {
+  test(`a cleartext request on the https port gets no HTTP answer, and the server serves on (${engine} engine)`, { skip }, async (t) => {
   const cert = makeCertificate(tempDir(t), 'server');
-  const herd = await startHerd(t, ['--workers', '1', '--tls-cert', cert.cert, '--tls-key', cert.key]);
+  const herd = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', cert.cert, '--tls-key', cert.key]);
   const answer = await new Promise<string>((resolve) => {
     const socket = net.connect(herd.port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     let got = '';
@@ -54,7 +55,8 @@ test('a cleartext request on the https port gets no HTTP answer, and the server 
   });
   assert.doesNotMatch(answer, /^HTTP\//);
   assert.equal((await httpsGet(herd.url, cert.pem)).status, 200);
-});
+  });
+}
 
 test('--tls-min-version TLSv1.3 refuses a TLS 1.2 client; the default accepts it', { skip }, async (t) => {
   const cert = makeCertificate(tempDir(t), 'server');
@@ -102,3 +104,20 @@ test('bad certificate inputs: one clear line and a non-zero exit, before any wor
     assert.doesNotMatch(r.stdout + r.stderr, /worker \d+ .*started/);
   }));
 });
+
+for (const [engine, extra] of [['fast', []], ['node', []], ['fast', ['--proxy-protocol']], ['node', ['--proxy-protocol']]] as const) {
+  test(`a client that connects and never finishes its ${extra.length ? 'PROXY header' : 'handshake'} is closed after --headers-timeout (${engine} engine)`, { skip }, async (t) => {
+    const cert = makeCertificate(tempDir(t), 'server');
+    const herd = await startHerd(t, ['--engine', engine, '--workers', '1', '--headers-timeout', '1', '--tls-cert', cert.cert, '--tls-key', cert.key, ...extra]);
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(herd.port, '127.0.0.1', () => socket.write(extra.length ? 'PROXY TCP4 1.2.3.4' : Buffer.from([0x16, 0x03, 0x01])));
+      const timer = setTimeout(() => resolve(false), 8000);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    assert.ok(closed, 'closed by the server');
+  });
+}
