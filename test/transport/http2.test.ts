@@ -47,7 +47,7 @@ test('--http2: ALPN picks h2 for an HTTP/2 client and http/1.1 for the rest; the
   ]);
   const one = await httpsGet(herd.url, cert.pem, '/d', { method: 'POST', body: 'x' });
   assert.equal(one.status, 200);
-  assert.deepEqual({ ...JSON.parse(one.body), pid: 0 }, { pid: 0, remote: '127.0.0.1', httpVersion: '1.1', method: 'POST', url: '/d', body: 'x' });
+  assert.deepEqual({ ...JSON.parse(one.body), pid: 0, remotePort: 0 }, { pid: 0, remotePort: 0, remote: '127.0.0.1', httpVersion: '1.1', method: 'POST', url: '/d', body: 'x' });
   // Stop with the HTTP/2 session still open: GOAWAY lets the workers leave long before --grace.
   const started = Date.now();
   herd.child.kill('SIGTERM');

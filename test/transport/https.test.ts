@@ -24,7 +24,7 @@ for (const engine of ['fast', 'node'] as const) {
       assert.equal(first.status, 200);
       assert.equal(first.fingerprint, cert.fingerprint);
       if (engine === 'fast') assert.equal(first.body, 'Hello, World!');
-      else assert.deepEqual({ ...JSON.parse(first.body), pid: 0 }, { pid: 0, remote: '127.0.0.1', httpVersion: '1.1', method: 'GET', url: '/x?y=1', body: '' });
+      else assert.deepEqual({ ...JSON.parse(first.body), pid: 0, remotePort: 0 }, { pid: 0, remotePort: 0, remote: '127.0.0.1', httpVersion: '1.1', method: 'GET', url: '/x?y=1', body: '' });
       // Keep-alive: several requests on one TLS connection.
       const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
       t.after(() => agent.destroy());
