@@ -3,6 +3,8 @@
 // interleaved rounds. Per server: CPU µs per request of its whole process tree (utime+stime from
 // /proc) with keep-alive, and with a new connection per request (wrk does no session resumption:
 // a full handshake each time), and requests/s beside it. Load from wrk (Debian's, OpenSSL).
+// A fourth row is the road not taken for the fast engine: TLS through a TLSSocket's stream path
+// with a canned answer and no parser at all, a lower bound for any parser fed that way.
 // Environment: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3).
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,6 +40,12 @@ const herd = (engine: 'fast' | 'node'): Server => ({
   id: `herd ${engine} engine`,
   start: (port, c, dir) => spawnGroup(process.execPath, [HERD, 'serve', '--engine', engine, '--workers', '1', '--host', HOST, '--port', String(port), '--tls-cert', c.cert, '--tls-key', c.key, '--control', path.join(dir, `herd-${port}.sock`)]),
 });
+
+/** The stream-path yardstick (scripts/support/tls_stream_hello.ts): TLSSocket 'data' events, no parser. */
+const streamPath: Server = {
+  id: 'node tls stream path, no parser',
+  start: (port, c) => spawnGroup(process.execPath, [path.join(ROOT, 'scripts/support/tls_stream_hello.ts'), String(port), c.cert, c.key]),
+};
 
 function nginxPath(): string | null {
   const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' });
@@ -137,7 +145,7 @@ async function measure(server: Server, certificate: Certificate, dir: string): P
 
 requireWrk();
 const nginxBinary = nginxPath();
-const servers: Server[] = [herd('fast'), herd('node'), ...(nginxBinary ? [nginx(nginxBinary)] : [])];
+const servers: Server[] = [herd('fast'), herd('node'), streamPath, ...(nginxBinary ? [nginx(nginxBinary)] : [])];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-tls-'));
 try {
   const certificates = (['ECDSA P-256', 'RSA 2048'] as const).map((kind) => makeCertificate(dir, kind));
