@@ -76,15 +76,29 @@ export function engineTransport(cfg: ServeConfig): EngineTransport {
 }
 
 /**
- * --proxy-protocol on a server the APP listen()ed: the listeners it has for 'connection' (node's
- * own, herd's watch) get each socket once its header is read and its client address adopted.
+ * What comes before HTTP on a server the APP listen()ed: the PROXY header, then herd's TLS when
+ * the app's server is cleartext (an app.listen() under --tls-cert serves HTTPS, as it would behind
+ * nginx; a server that does TLS itself keeps its own). The listeners it has for 'connection'
+ * (node's own, herd's watch) get each socket once those steps are done.
  */
-export function proxyHeaderFirst(server: net.Server, timeoutMs: number): void {
+export function stepsBeforeAppServer(server: net.Server, cfg: ServeConfig): void {
+  const context = cfg.tls !== null && !(server instanceof tls.Server) ? appSecureContext(cfg) : null;
+  if (!cfg.proxyProtocol && context === null) return;
   const listeners = server.listeners('connection') as ((socket: net.Socket) => void)[];
   server.removeAllListeners('connection');
-  server.on('connection', (socket: net.Socket) =>
-    readProxyHeader(socket, timeoutMs, () => {
-      for (const listener of listeners) listener.call(server, socket);
-    }),
-  );
+  const deliver = (socket: net.Socket): void => {
+    for (const listener of listeners) listener.call(server, socket);
+  };
+  const afterHeader = context === null ? deliver : (socket: net.Socket) => terminateTls(socket, context, cfg.headersTimeoutMs, deliver);
+  server.on('connection', (socket: net.Socket) => {
+    if (cfg.proxyProtocol) readProxyHeader(socket, cfg.headersTimeoutMs, afterHeader);
+    else afterHeader(socket);
+  });
+}
+
+/** One context for every app server of this worker, made from the files when the first listens. */
+let appContext: tls.SecureContext | undefined;
+function appSecureContext(cfg: ServeConfig): tls.SecureContext {
+  appContext ??= tls.createSecureContext(readTlsCredentials(cfg.tls!));
+  return appContext;
 }

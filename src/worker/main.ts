@@ -21,7 +21,7 @@ import { appListenCalls, listenAsHerd, takeOverListen, type ListenReply } from '
 import { ServerWatch } from './server_watch.ts';
 import { appHandlesStopSignal, emitStopSignalToApp, holdAppSignalListeners } from './app_signals.ts';
 import { RequestMetrics } from '../metrics/request_metrics.ts';
-import { engineTransport, proxyHeaderFirst } from '../transport/connection_front.ts';
+import { engineTransport, stepsBeforeAppServer } from '../transport/connection_front.ts';
 import { TrustedProxies } from '../transport/trusted_proxies.ts';
 import { noteHeaderRead } from '../transport/proxy_header.ts';
 
@@ -178,7 +178,7 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
     onCut: (line) => console.error(`herd cut a response: ${line}`),
     clientAddress: clientAddress(cfg),
   });
-  if (cfg.proxyProtocol) proxyHeaderFirst(server, cfg.headersTimeoutMs);
+  stepsBeforeAppServer(server, cfg);
   leaveBodiesToHerd(server);
   server.on('connection', (socket: net.Socket) => {
     if (cfg.dispatch === 'handoff') socket.once('close', reportClosed);

@@ -71,3 +71,22 @@ test("--proxy-protocol before an APP's own https server: the header, then its ha
   });
   assert.equal(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)).remote, '192.0.2.99');
 });
+
+for (const dispatch of ['reuseport', 'handoff'] as const) {
+  test(`an APP's own cleartext server under --tls-cert (${dispatch}) serves HTTPS: herd does the TLS in front of it`, { skip }, async (t) => {
+    const dir = tempDir(t);
+    const cert = makeCertificate(dir, 'herd');
+    const log = path.join(dir, 'access.log');
+    const herd = await startHerd(t, [path.join(import.meta.dirname, 'fixtures/own_http.js'), '--workers', '2', '--dispatch', dispatch, '--tls-cert', cert.cert, '--tls-key', cert.key, '--access-log', log]);
+    assert.match(herd.url, /^https:/);
+    for (let i = 0; i < 4; i++) {
+      const reply = await httpsGet(herd.url, cert.pem, `/own${i}`, { method: 'POST', body: 'x'.repeat(i * 1000) });
+      assert.equal(reply.status, 200);
+      assert.equal(reply.fingerprint, cert.fingerprint);
+      assert.deepEqual({ ...JSON.parse(reply.body), pid: 0 }, { pid: 0, url: `/own${i}`, encrypted: true, remote: '127.0.0.1' });
+    }
+    herd.child.kill('SIGTERM');
+    assert.equal(await herd.exited, 0);
+    assert.equal(fs.readFileSync(log, 'utf8').trim().split('\n').length, 4);
+  });
+}
