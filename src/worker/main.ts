@@ -195,6 +195,9 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
   if (!readySent && cfg.engine === 'fast' && workerId === 1) {
     send({ t: 'notice', line: 'APP starts its own server, which runs on node:http: --engine fast applies only to an APP that exports a request listener; use --engine node' });
   }
+  if (!readySent && cfg.http2 && workerId === 1 && !/^Http2(Secure)?Server$/.test(server.constructor.name)) {
+    send({ t: 'notice', line: "--http2 applies to herd's node engine: the APP's own server answers in the protocols it offers itself (HTTP/1.1 over herd's TLS for a cleartext server)" });
+  }
   firstListening?.();
   ready();
 }
