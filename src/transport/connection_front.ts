@@ -84,8 +84,10 @@ export function engineTransport(cfg: ServeConfig): EngineTransport {
 export function stepsBeforeAppServer(server: net.Server, cfg: ServeConfig): void {
   const context = cfg.tls !== null && !(server instanceof tls.Server) ? appSecureContext(cfg) : null;
   if (!cfg.proxyProtocol && context === null) return;
-  const listeners = server.listeners('connection') as ((socket: net.Socket) => void)[];
-  server.removeAllListeners('connection');
+  // herd's own bookkeeping (handoff's close count) keeps the socket at accept; node's protocol
+  // listener and any the app added wait for the steps.
+  const listeners = (server.listeners('connection') as ((socket: net.Socket) => void)[]).filter((listener) => !atAccept.has(listener));
+  for (const listener of listeners) server.off('connection', listener);
   const deliver = (socket: net.Socket): void => {
     for (const listener of listeners) listener.call(server, socket);
   };
@@ -94,6 +96,14 @@ export function stepsBeforeAppServer(server: net.Server, cfg: ServeConfig): void
     if (cfg.proxyProtocol) readProxyHeader(socket, cfg.headersTimeoutMs, afterHeader);
     else afterHeader(socket);
   });
+}
+
+const atAccept = new WeakSet<object>();
+
+/** Marks a 'connection' listener of herd's that wants the raw socket at accept, before any step. */
+export function runsAtAccept<L extends (socket: net.Socket) => void>(listener: L): L {
+  atAccept.add(listener);
+  return listener;
 }
 
 /** One context for every app server of this worker, made from the files when the first listens. */
