@@ -10,6 +10,9 @@ import { UsageError } from '../errors.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { resolveAppPath } from '../worker/app_loader.ts';
 import { parseCommandLine } from './arguments.ts';
+import { readTlsCredentials, tlsConfigFromFlags } from '../transport/tls_credentials.ts';
+import { checkTransportFlags } from '../transport/transport_flags.ts';
+import { parseTrustProxy } from '../transport/trusted_proxies.ts';
 
 const HELP = `usage: herd serve [APP] [options]
 
@@ -48,6 +51,14 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --cache-control VALUE    Cache-Control header for files (default none)
   --request-id             keep a valid X-Request-Id or make one: in the response, req.headers, the access log
   --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics from the supervisor (PORT alone: 127.0.0.1)
+  --tls-cert FILE          serve HTTPS with this certificate (PEM; re-read by each new worker, so HUP swaps it)
+  --tls-key FILE           the certificate's private key (PEM, unencrypted)
+  --tls-ca FILE            intermediate certificates sent after the certificate (PEM)
+  --tls-min-version V      TLSv1.2 or TLSv1.3 (default TLSv1.2)
+  --http2                  offer HTTP/2 by ALPN beside HTTP/1.1 (needs TLS and --engine node)
+  --redirect-http PORT     a cleartext listener on PORT answering 308 to the https URL (needs TLS)
+  --proxy-protocol         every connection starts with a PROXY v1/v2 header (HAProxy, an L4 balancer); its client address is used
+  --trust-proxy CIDR,...   X-Forwarded-For from these addresses is the logged client address (nginx's real_ip)
 
 signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs.`;
 
@@ -83,6 +94,14 @@ const OPTIONS = {
   'cache-control': { type: 'string' },
   metrics: { type: 'string' },
   'request-id': { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-min-version': { type: 'string' },
+  http2: { type: 'boolean' },
+  'redirect-http': { type: 'string' },
+  'proxy-protocol': { type: 'boolean' },
+  'trust-proxy': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -95,7 +114,7 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
   const seconds = (value: string | undefined, flag: string, fallbackMs: number) =>
     value === undefined ? fallbackMs : parseTimeoutSeconds(value, flag);
   const engine = v.engine === undefined ? (app === null ? 'fast' : 'node') : parseChoice(v.engine, ENGINES, '--engine');
-  return {
+  const config: ServeConfig = {
     app,
     host: v.host ?? DEFAULTS.host,
     port,
@@ -124,7 +143,14 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     static: staticConfig(v),
     metrics: v.metrics === undefined ? null : parseListenAddress(v.metrics, '--metrics'),
     requestId: v['request-id'] ?? false,
+    tls: tlsConfigFromFlags(v),
+    http2: v.http2 ?? false,
+    redirectHttp: v['redirect-http'] === undefined ? null : parsePort(v['redirect-http'], '--redirect-http'),
+    proxyProtocol: v['proxy-protocol'] ?? false,
+    trustProxy: v['trust-proxy'] === undefined ? [] : parseTrustProxy(v['trust-proxy']),
   };
+  checkTransportFlags(config);
+  return config;
 }
 
 function logPath(value: string): string {
@@ -156,6 +182,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  // A certificate that cannot serve is one line and exit 1 now, not a worker that dies at start.
+  if (config.tls) readTlsCredentials(config.tls);
   const supervisor = new Supervisor(config, {
     onReady: (url) => {
       const files = config.static ? `files of ${shortPath(config.static.root)}${config.static.prefix ? ` under ${config.static.prefix}` : ''}` : null;

@@ -14,6 +14,8 @@ import type { WorkerProcess } from '../supervisor/worker_process.ts';
 import type { Dispatch, ListenAddress } from './dispatch.ts';
 import { bindRawHandle, boundPort, listenRaw, socketOnHandle, type RawConnectionHandle } from './raw_listen_handle.ts';
 import { clientAddressHash } from './client_address.ts';
+import { headerReadFor, readHeaderBeforeHandoff } from '../transport/proxy_handoff.ts';
+import { runsAtAccept } from '../transport/connection_front.ts';
 
 /** What the supervisor knows of one worker's handed-off connections. */
 interface Handed {
@@ -58,7 +60,7 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
     while (workers.length > 0) {
       const worker = pick(connection);
       const h = handed.get(worker)!;
-      if (worker.send({ t: 'connection', port }, connection)) {
+      if (worker.send({ t: 'connection', port, proxied: headerReadFor(connection) }, connection)) {
         h.sent++;
         h.unanswered.push(connection);
         return;
@@ -89,7 +91,10 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
   listenRaw(handle, config.backlog, at.host, port);
   handle.onconnection = (status, connection) => {
     // A failed accept (EMFILE...) is retried by libuv on the next readiness event.
-    if (status === 0 && connection) handOff(connection);
+    if (status !== 0 || !connection) return;
+    // sticky behind a PROXY-protocol balancer: the client is in the header, so read it first.
+    if (config.proxyProtocol && config.handoff === 'sticky') readHeaderBeforeHandoff(connection, config.headersTimeoutMs, handOff);
+    else handOff(connection);
   };
 
   const remove = (worker: WorkerProcess): void => {
@@ -186,7 +191,8 @@ export class HandoffReceiver {
     const s = server as net.Server & { _handle: StandInHandle | null; _listen2(address: string, port: number, addressType: number, backlog: number): void };
     s._handle = standIn;
     s._listen2(address, port, family === 'IPv6' ? 6 : 4, backlog);
-    server.on('connection', (socket: net.Socket) => socket.once('close', () => this.closed()));
+    // At accept, before a PROXY header or TLS handshake is read (connection_front.ts).
+    server.on('connection', runsAtAccept((socket: net.Socket) => socket.once('close', () => this.closed())));
     this.#targets.set(port, (connection) => {
       if (open && standIn.onconnection) standIn.onconnection(0, connection);
       else connection.close();

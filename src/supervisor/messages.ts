@@ -1,6 +1,7 @@
 // Every message that crosses the supervisor↔worker IPC channel, defined once.
 import type { DispatchMode, ServeConfig } from '../config.ts';
 import type { MetricsSnapshot } from '../metrics/snapshot.ts';
+import type { HeaderRead } from '../transport/proxy_handoff.ts';
 
 /** What a worker needs to start: the config plus who it is. */
 export interface WorkerStart {
@@ -15,7 +16,7 @@ export type SupervisorMessage =
   /** With shared and reuseport dispatch the (slot's) listening socket travels with this message. */
   | WorkerStart
   /** handoff dispatch: one accepted connection for `port` travels with this message. */
-  | { t: 'connection'; port: number }
+  | { t: 'connection'; port: number; proxied?: HeaderRead }
   /**
    * The answer to a worker's `listen`: how its server gets this port's connections. shared: the
    * listening handle travels with this message; reuseport: the slot's own socket for it does;

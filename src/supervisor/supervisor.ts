@@ -13,7 +13,7 @@ import { openControlServer } from './control_server.ts';
 import { writePidFile } from './runtime_dir.ts';
 import type { ControlReply, ControlRequest, Status } from './control_protocol.ts';
 import { EventQueue } from './event_queue.ts';
-import { listenForSignals } from './signals.ts';
+import { listenForSignals, SIGNAL_MEANINGS } from './signals.ts';
 import { WorkerProcess } from './worker_process.ts';
 import { PoolCycle, type CycleEvent, type CycleHost, type CycleMoment } from './pool_cycle.ts';
 import { LogDaemon } from '../logd/supervisor_side.ts';
@@ -22,6 +22,8 @@ import { HerdMetrics } from '../metrics/herd_metrics.ts';
 import { openMetricsServer } from '../metrics/metrics_server.ts';
 import { renderMetrics } from '../metrics/prometheus_text.ts';
 import { AppPorts } from './app_ports.ts';
+import { tlsReloadRefusal } from '../transport/tls_credentials.ts';
+import { openHttpsRedirect } from '../transport/redirect_http.ts';
 
 type SupervisorEvent = CycleEvent<WorkerProcess> | { type: 'status'; reply: (reply: ControlReply) => void };
 
@@ -48,6 +50,8 @@ export class Supervisor {
   #metricsServer: http.Server | undefined;
   #metricsUrl: string | null = null;
   #reloads = 0;
+  /** --redirect-http: the cleartext listener sending clients to https. */
+  #redirect: http.Server | undefined;
 
   readonly #onReady: ((url: string) => void) | undefined;
 
@@ -70,7 +74,7 @@ export class Supervisor {
 
   get url(): string {
     const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
-    return `http://${host}:${this.#dispatch?.port ?? this.config.port}`;
+    return `${this.config.tls ? 'https' : 'http'}://${host}:${this.#dispatch?.port ?? this.config.port}`;
   }
 
   /** Starts everything, runs the loop until stopped; resolves with the process exit code. */
@@ -114,6 +118,7 @@ export class Supervisor {
       this.#metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
       this.#log(`metrics on ${this.#metricsUrl}`);
     }
+    if (this.config.redirectHttp !== null) this.#redirect = await openHttpsRedirect(this.config.host, this.config.redirectHttp, this.config.port);
     if (this.config.pidFile) writePidFile(this.config.pidFile);
   }
 
@@ -204,7 +209,23 @@ export class Supervisor {
         this.#metrics?.exited(event.worker.pid);
         break;
     }
+    if (this.#certificateRefusesReload(event)) return;
     this.#cycle.handle(event);
+  }
+
+  /**
+   * --tls-cert: a reload's new workers read the certificate files again, so bad files would fail
+   * every one of them. They are checked first; if bad, the reload does not begin and the workers
+   * serve on with the certificate they loaded.
+   */
+  #certificateRefusesReload(event: SupervisorEvent): boolean {
+    const reload = (event.type === 'signal' && SIGNAL_MEANINGS[event.signal] === 'reload') || (event.type === 'command' && event.command === 'reload');
+    if (!reload) return false;
+    const refused = tlsReloadRefusal(this.config.tls);
+    if (refused === null) return false;
+    this.#log(`reload refused: ${refused}; the workers serve on with the certificate they have`);
+    if (event.type === 'command') event.reply({ ok: false, error: `reload refused: ${refused}` });
+    return true;
   }
 
   async #teardown(): Promise<void> {
@@ -212,6 +233,8 @@ export class Supervisor {
     this.#appPorts?.close();
     this.#control?.close();
     this.#metricsServer?.close();
+    this.#redirect?.close();
+    this.#redirect?.closeAllConnections();
     this.#metricsServer?.closeAllConnections(); // a scraper's keep-alive connection must not keep herd alive
     await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {

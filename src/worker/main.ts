@@ -24,6 +24,9 @@ import { RequestMetrics } from '../metrics/request_metrics.ts';
 import { listenOnSocket } from '../dispatch/reuseport.ts';
 import type { RawConnectionHandle, RawListenHandle, ReceivedHandle } from '../dispatch/raw_listen_handle.ts';
 import { HandoffReceiver } from '../dispatch/handoff.ts';
+import { engineTransport, stepsBeforeAppServer } from '../transport/connection_front.ts';
+import { TrustedProxies } from '../transport/trusted_proxies.ts';
+import { noteHeaderRead } from '../transport/proxy_header.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
 const ORPHAN_EXIT_MS = 1_000;
@@ -67,6 +70,7 @@ process.on('message', (message: SupervisorMessage, handle?: ReceivedHandle) => {
       start(message, handle as RawListenHandle | undefined).catch(fatal);
       break;
     case 'connection':
+      if (message.proxied && handle) noteHeaderRead(handle as object, message.proxied);
       handoff.accept(message.port, handle as RawConnectionHandle | undefined);
       break;
     case 'listen-reply':
@@ -169,6 +173,8 @@ async function start(message: WorkerStart, handle: RawListenHandle | undefined):
 /** The APP's own server listens on its share of a port: herd counts, times, logs and drains it. */
 function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number): void {
   if (served.some((s) => s.server === server)) return;
+  // PROXY header and herd's TLS first; herd's watch, attached after, counts each socket at accept.
+  stepsBeforeAppServer(server, cfg);
   const watch = new ServerWatch(server, {
     requestTimeoutMs: cfg.requestTimeoutMs,
     bodyTimeoutMs: cfg.bodyTimeoutMs,
@@ -177,6 +183,7 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
     onAccess: onAccess(),
     onResponse: onResponse(),
     onCut: (line) => console.error(`herd cut a response: ${line}`),
+    clientAddress: clientAddress(cfg),
   });
   leaveBodiesToHerd(server);
   served.push({
@@ -190,6 +197,9 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
   });
   if (!readySent && cfg.engine === 'fast' && workerId === 1) {
     send({ t: 'notice', line: 'APP starts its own server, which runs on node:http: --engine fast applies only to an APP that exports a request listener; use --engine node' });
+  }
+  if (!readySent && cfg.http2 && workerId === 1 && !/^Http2(Secure)?Server$/.test(server.constructor.name)) {
+    send({ t: 'notice', line: "--http2 applies to herd's node engine: the APP's own server answers in the protocols it offers itself (HTTP/1.1 over herd's TLS for a cleartext server)" });
   }
   firstListening?.();
   ready();
@@ -221,15 +231,18 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: Raw
   if (cfg.engine === 'fast' && app !== null && isExpressApp(app)) {
     throw new HerdError(`APP ${shownAppPath(cfg.app!)} is an Express app, which needs node:http's request and response: run it with --engine node (the default for an APP)`, 'APP_NEEDS_NODE');
   }
-  const engine = createEngine(cfg, handler);
-  const server = engine.server;
+  const transport = engineTransport(cfg);
+  const engine = createEngine(cfg, handler, transport.node);
+  // What the dispatch feeds: the engine's server, or a front that reads PROXY headers / does TLS first.
+  const front = transport.front(engine.server);
+  const server = front.server;
   listenAsHerd(server);
   served.push({
     server,
     connections: () => engine.connections(),
     requests: () => engine.requests(),
     accepted: () => engine.accepted(),
-    drain: () => engine.drain(),
+    drain: () => front.settled().then(() => engine.drain()),
     allClosed: () => (engine.allClosed ? engine.allClosed() : engine.drain()),
     destroyAll: () => engine.destroyAll(),
   });
@@ -248,7 +261,7 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: Raw
   ready();
 }
 
-function createEngine(cfg: ServeConfig, handler: Listener): Engine {
+function createEngine(cfg: ServeConfig, handler: Listener, transport: EngineOptions['transport']): Engine {
   const options: EngineOptions = {
     requestTimeoutMs: cfg.requestTimeoutMs,
     headersTimeoutMs: cfg.headersTimeoutMs,
@@ -261,6 +274,8 @@ function createEngine(cfg: ServeConfig, handler: Listener): Engine {
     requestId: cfg.requestId,
     onAccess: onAccess(),
     onResponse: onResponse(),
+    transport,
+    clientAddress: clientAddress(cfg),
   };
   return cfg.engine === 'fast'
     ? createFastEngine(handler as Handler, options)
@@ -276,6 +291,13 @@ function onAccess(): EngineOptions['onAccess'] {
     logRecords++;
     l.access(record);
   };
+}
+
+/** --trust-proxy: the logged client of a request, from its peer and X-Forwarded-For. */
+function clientAddress(cfg: ServeConfig): EngineOptions['clientAddress'] {
+  if (cfg.trustProxy.length === 0) return undefined;
+  const proxies = new TrustedProxies(cfg.trustProxy);
+  return (peer, forwardedFor) => proxies.clientOf(peer, forwardedFor);
 }
 
 function onResponse(): EngineOptions['onResponse'] {

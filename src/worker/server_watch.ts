@@ -30,6 +30,8 @@ export interface WatchOptions {
    * is one listener call: node's emit copies its listener array when there are two).
    */
   tracksItself?: boolean;
+  /** --trust-proxy: the client address to log, from the peer and X-Forwarded-For. */
+  clientAddress?: (peer: string, forwardedFor: string | string[] | undefined) => string;
 }
 
 /** One request in flight and what the sweep needs to judge it. */
@@ -120,7 +122,7 @@ export class ServerWatch {
       if (res.writableFinished) {
         this.#served++;
         if (onResponse) onResponse(req.method ?? '-', res.statusCode, bodyBytesSent(exchange), Date.now() - exchange.started);
-        if (onAccess) onAccess(accessRecord(exchange));
+        if (onAccess) onAccess(accessRecord(exchange, this.#options.clientAddress));
       }
       if (this.#draining) this.#closeIdleSoon();
     });
@@ -251,14 +253,21 @@ function seconds(ms: number): string {
 
 /** What the socket carried for this response, minus its head: nginx's $body_bytes_sent. */
 function bodyBytesSent(x: Exchange): number {
-  const head = (x.res as unknown as { _header: string | null })._header;
-  return Math.max(0, x.req.socket.bytesWritten - x.writtenBefore - (head ? Buffer.byteLength(head, 'latin1') : 0));
+  const head = (x.res as unknown as { _header: string | boolean | null })._header;
+  // HTTP/2 (node:http2's compatibility response: _header is `true`): the head is HPACK-coded and
+  // every stream shares the socket, so a declared length is the honest figure when there is one.
+  if (typeof head !== 'string') {
+    const declared = Number(x.res.getHeader('content-length'));
+    if (head === true && Number.isFinite(declared)) return declared;
+  }
+  return Math.max(0, x.req.socket.bytesWritten - x.writtenBefore - (typeof head === 'string' ? Buffer.byteLength(head, 'latin1') : 0));
 }
 
-function accessRecord(x: Exchange): AccessRecord {
+function accessRecord(x: Exchange, clientAddress: WatchOptions['clientAddress']): AccessRecord {
   const { req, res } = x;
+  const peer = req.socket.remoteAddress ?? '-';
   return {
-    remote: req.socket.remoteAddress ?? '-',
+    remote: clientAddress ? clientAddress(peer, req.headers['x-forwarded-for']) : peer,
     time: x.started,
     method: req.method ?? '-',
     url: req.url ?? '-',
