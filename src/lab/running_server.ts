@@ -47,7 +47,10 @@ function command(model: ServerModel, place: ServerPlace): { file: string; args: 
       return { file: process.execPath, args: [serverScript('single_server'), ...where, '--engine', model.engine!], control: null };
     case 'pool': {
       const control = path.join(place.workDir, `${model.id}.sock`);
-      const args = [HERD_CLI, 'serve', ...where, '--workers', String(model.workers), '--dispatch', model.dispatch!, '--engine', model.engine!, '--control', control, '--grace', '1'];
+      // Each worker gets the lab's whole start-up allowance: on a machine this loaded (load average 25
+      // seen) sixteen node workers starting at once outlast herd's default 30 s --start-timeout.
+      const startTimeout = String((READY_TIMEOUT_MS + model.workers * READY_TIMEOUT_PER_WORKER_MS) / 1000);
+      const args = [HERD_CLI, 'serve', ...where, '--workers', String(model.workers), '--dispatch', model.dispatch!, '--engine', model.engine!, '--control', control, '--grace', '1', '--start-timeout', startTimeout];
       // The crash measurements serve the lab's crash app instead of the built-in hello.
       if (place.app) args.push(place.app);
       return { file: process.execPath, args, control };
