@@ -34,6 +34,8 @@ class FastEngine implements Engine, ConnectionHost {
   private readonly onAccess: ((record: AccessRecord) => void) | undefined;
   private readonly onResponse: EngineOptions['onResponse'];
   private readonly requestId: boolean;
+  /** --trust-proxy: the logged client from the peer and X-Forwarded-For. */
+  private readonly clientAddress: EngineOptions['clientAddress'];
   /** Open connections; each knows its index (`slot`), so removal is a swap with the last, no hashing. */
   private readonly live: Connection[] = [];
   private served = 0;
@@ -51,6 +53,7 @@ class FastEngine implements Engine, ConnectionHost {
     this.onAccess = options.onAccess;
     this.onResponse = options.onResponse;
     this.requestId = options.requestId ?? false;
+    this.clientAddress = options.clientAddress;
     this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit };
     const seconds = Math.floor(options.keepAliveTimeoutMs / 1000);
     this.keepAliveLines = 'Connection: keep-alive\r\n' + (seconds > 0 ? `Keep-Alive: timeout=${seconds}\r\n` : '');
@@ -134,7 +137,7 @@ class FastEngine implements Engine, ConnectionHost {
     if (onAccess === undefined) return;
     const now = connection.now();
     onAccess({
-      remote: connection.remoteAddress,
+      remote: this.clientAddress === undefined ? connection.remoteAddress : this.clientAddress(connection.remoteAddress, head?.field('x-forwarded-for')),
       time: res.startedAt,
       method: head?.method ?? '-',
       url: head?.url ?? '-',

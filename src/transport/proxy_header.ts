@@ -15,38 +15,34 @@ export function noteHeaderRead(handle: object, read: HeaderRead): void {
   readBySupervisor.set(handle, read);
 }
 
-export function readProxyHeader(socket: net.Socket, timeoutMs: number, next: (socket: net.Socket) => void, onRefused?: (reason: string) => void): void {
+export function readProxyHeader(socket: net.Socket, timeoutMs: number, next: (socket: net.Socket) => void): void {
   const handle = (socket as unknown as { _handle: object | null })._handle;
   const already = handle === null ? undefined : readBySupervisor.get(handle);
   if (already !== undefined) return passOn(socket, Buffer.from(already.rest, 'base64'), already.source, next);
   let received: Buffer | null = null;
-  const timer = timeoutMs > 0 ? setTimeout(() => refuse('no PROXY header in time'), timeoutMs) : undefined;
+  const timer = timeoutMs > 0 ? setTimeout(refuse, timeoutMs) : undefined;
   const onData = (chunk: Buffer): void => {
     received = received === null ? chunk : Buffer.concat([received, chunk]);
     const result = parseProxyHeader(received);
     if (result.t === 'incomplete') return;
-    if (result.t === 'invalid') return refuse(result.reason);
+    // A connection that is not from the balancer (or a broken one): no answer could be trusted.
+    if (result.t === 'invalid') return refuse();
     stopReading();
     passOn(socket, received.subarray(result.length), result.source, next);
-  };
-  const onGone = (): void => {
-    stopReading();
-    socket.destroy();
   };
   function stopReading(): void {
     clearTimeout(timer);
     socket.off('data', onData);
-    socket.off('end', onGone);
-    socket.off('error', onGone);
+    socket.off('end', refuse);
+    socket.off('error', refuse);
   }
-  function refuse(reason: string): void {
+  function refuse(): void {
     stopReading();
     socket.destroy();
-    onRefused?.(reason);
   }
   socket.on('data', onData);
-  socket.once('end', onGone);
-  socket.once('error', onGone);
+  socket.once('end', refuse);
+  socket.once('error', refuse);
 }
 
 /** The bytes after the header back in front of the socket, the client's address adopted, and on. */

@@ -69,11 +69,6 @@ export function readTlsCredentials(config: TlsConfig): tls.SecureContextOptions 
   return options;
 }
 
-/** The SHA-256 fingerprint of the certificate now in --tls-cert, as `openssl x509 -fingerprint -sha256` prints it. */
-export function certificateFingerprint(config: TlsConfig): string {
-  return new crypto.X509Certificate(readPem(config.cert, '--tls-cert')).fingerprint256;
-}
-
 function readPem(file: string, flag: string): Buffer {
   try {
     return fs.readFileSync(file);

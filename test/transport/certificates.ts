@@ -31,3 +31,22 @@ export function makeCertificate(dir: string, name: string, kind: 'ec' | 'rsa' = 
   const pem = fs.readFileSync(cert);
   return { cert, key, pem, fingerprint: new crypto.X509Certificate(pem).fingerprint256 };
 }
+
+/** A root, an intermediate signed by it, and a leaf signed by the intermediate (for --tls-ca). */
+export function makeChain(dir: string): { root: Buffer; intermediate: string; leaf: Certificate } {
+  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  fs.writeFileSync(path.join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  fs.writeFileSync(path.join(dir, 'leaf.ext'), 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(['req', '-x509', ...ec, '-keyout', 'root.key', '-out', 'root.crt', '-days', '2', '-subj', '/CN=test root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run(['req', ...ec, '-keyout', 'int.key', '-out', 'int.csr', '-subj', '/CN=test intermediate']);
+  run(['x509', '-req', '-in', 'int.csr', '-CA', 'root.crt', '-CAkey', 'root.key', '-CAcreateserial', '-out', 'int.crt', '-days', '2', '-extfile', 'ca.ext']);
+  run(['req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=leaf']);
+  run(['x509', '-req', '-in', 'leaf.csr', '-CA', 'int.crt', '-CAkey', 'int.key', '-CAcreateserial', '-out', 'leaf.crt', '-days', '2', '-extfile', 'leaf.ext']);
+  const pem = fs.readFileSync(path.join(dir, 'leaf.crt'));
+  return {
+    root: fs.readFileSync(path.join(dir, 'root.crt')),
+    intermediate: path.join(dir, 'int.crt'),
+    leaf: { cert: path.join(dir, 'leaf.crt'), key: path.join(dir, 'leaf.key'), pem, fingerprint: new crypto.X509Certificate(pem).fingerprint256 },
+  };
+}

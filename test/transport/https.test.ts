@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runHerd, startHerd, tempDir } from '../support/herd_process.ts';
-import { makeCertificate, opensslMissing } from './certificates.ts';
+import { makeCertificate, makeChain, opensslMissing } from './certificates.ts';
 import { httpsGet } from './https_client.ts';
 
 const skip = opensslMissing() ?? false;
@@ -124,5 +124,17 @@ for (const [engine, extra] of [['fast', []], ['node', []], ['fast', ['--proxy-pr
       });
     });
     assert.ok(closed, 'closed by the server');
+  });
+}
+
+for (const engine of ['fast', 'node'] as const) {
+  test(`--tls-ca sends the intermediate after the certificate: a client that trusts only the root verifies it (${engine} engine)`, { skip }, async (t) => {
+    const chain = makeChain(tempDir(t));
+    const bare = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', chain.leaf.cert, '--tls-key', chain.leaf.key]);
+    await assert.rejects(httpsGet(bare.url, chain.root), /unable to (get|verify)/i);
+    const chained = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', chain.leaf.cert, '--tls-key', chain.leaf.key, '--tls-ca', chain.intermediate]);
+    const reply = await httpsGet(chained.url, chain.root);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.fingerprint, chain.leaf.fingerprint);
   });
 }

@@ -93,12 +93,14 @@ for (const engine of ['fast', 'node'] as const) {
   });
 }
 
-test('--trust-proxy: X-Forwarded-For from a trusted peer is the logged client; from another peer it is not', async (t) => {
+for (const engine of ['node', 'fast'] as const) {
+test(`--trust-proxy (${engine} engine): X-Forwarded-For from a trusted peer is the logged client; from another peer it is not`, async (t) => {
   const dir = tempDir(t);
   const trusted = path.join(dir, 'trusted.log');
   const untrusted = path.join(dir, 'untrusted.log');
-  const a = await startHerd(t, [whoami, '--workers', '1', '--proxy-protocol', '--trust-proxy', '10.0.0.0/8', '--access-log', trusted]);
-  const b = await startHerd(t, [whoami, '--workers', '1', '--trust-proxy', '10.0.0.0/8', '--access-log', untrusted]);
+  const app = engine === 'node' ? [whoami] : [];
+  const a = await startHerd(t, [...app, '--engine', engine, '--workers', '1', '--proxy-protocol', '--trust-proxy', '10.0.0.0/8', '--access-log', trusted]);
+  const b = await startHerd(t, [...app, '--engine', engine, '--workers', '1', '--trust-proxy', '10.0.0.0/8', '--access-log', untrusted]);
   const withXff = (xff: string) => `GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${xff}\r\nConnection: close\r\n\r\n`;
   // The balancer (PROXY) says the peer is 10.0.0.5, a trusted proxy; it forwarded for 203.0.113.9.
   await exchange(a.port, Buffer.from('PROXY TCP4 10.0.0.5 10.0.0.1 6000 80\r\n'), withXff('203.0.113.9'));
@@ -108,6 +110,7 @@ test('--trust-proxy: X-Forwarded-For from a trusted peer is the logged client; f
   assert.deepEqual((await accessLines(trusted, 3)).map((l) => l.split(' ')[0]), ['203.0.113.9', '198.51.100.1', '192.0.2.1']);
   assert.deepEqual((await accessLines(untrusted, 1)).map((l) => l.split(' ')[0]), ['127.0.0.1']);
 });
+}
 
 for (const engine of ['node', 'fast'] as const) {
   test(`--handoff sticky behind --proxy-protocol (${engine} engine): the header's client picks the worker, not the balancer's address`, async (t) => {
