@@ -68,7 +68,7 @@ export class LoadLoop {
       for (let i = 0; i < plan.connections; i++) {
         // With --rate the connections' schedules are staggered evenly across one interval.
         this.connections.push(plan.http2
-          ? new Http2Connection(this, plan.http2)
+          ? new Http2Connection(this, transport, plan.http2)
           : new Connection(this, transport, now + (this.rateIntervalMs * i) / plan.connections));
       }
       for (const connection of this.connections) connection.start();
