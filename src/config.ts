@@ -27,6 +27,8 @@ export interface ServeConfig {
   graceSeconds: number;
   /** A worker not ready this long after it was spawned is killed (0: wait forever). */
   startTimeoutMs: number;
+  /** A worker that has not answered its heartbeat for this long is killed and replaced (0: never). */
+  unresponsiveTimeoutMs: number;
   /** A request whose response has not finished within this many ms gets 503 and its connection closed. */
   requestTimeoutMs: number;
   /** Time allowed for the request head to arrive (slowloris bound). */
@@ -76,6 +78,7 @@ export const DEFAULTS = {
   port: 8080,
   graceSeconds: 30,
   startTimeoutMs: 30_000,
+  unresponsiveTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,

@@ -25,6 +25,7 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --engine fast|node       HTTP engine (default: fast for the built-in app, node for an APP)
   --grace SECONDS          time a draining worker gets before it is killed (default ${DEFAULTS.graceSeconds})
   --start-timeout SEC      a worker not ready this long after its start is killed (default ${DEFAULTS.startTimeoutMs / 1000}; 0: no limit)
+  --unresponsive-timeout SEC  a worker that stops answering its heartbeat is replaced after this long (default ${DEFAULTS.unresponsiveTimeoutMs / 1000}; 0: never)
   --request-timeout SEC    a response whose head is not sent in time gets 503 (default ${DEFAULTS.requestTimeoutMs / 1000}; 0: off)
   --idle-timeout SEC       a response that moves no bytes for SEC is cut (default ${DEFAULTS.idleTimeoutMs / 1000}; 0: off)
   --body-timeout SEC       a request body with no bytes for SEC gets 408 (default ${DEFAULTS.bodyTimeoutMs / 1000}; 0: off)
@@ -58,6 +59,7 @@ const OPTIONS = {
   engine: { type: 'string' },
   grace: { type: 'string' },
   'start-timeout': { type: 'string' },
+  'unresponsive-timeout': { type: 'string' },
   'request-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'body-timeout': { type: 'string' },
@@ -101,6 +103,7 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     engine,
     graceSeconds: v.grace === undefined ? DEFAULTS.graceSeconds : parseTimeoutSeconds(v.grace, '--grace') / 1000,
     startTimeoutMs: seconds(v['start-timeout'], '--start-timeout', DEFAULTS.startTimeoutMs),
+    unresponsiveTimeoutMs: seconds(v['unresponsive-timeout'], '--unresponsive-timeout', DEFAULTS.unresponsiveTimeoutMs),
     requestTimeoutMs: seconds(v['request-timeout'], '--request-timeout', DEFAULTS.requestTimeoutMs),
     headersTimeoutMs: seconds(v['headers-timeout'], '--headers-timeout', DEFAULTS.headersTimeoutMs),
     keepAliveTimeoutMs: seconds(v['keep-alive-timeout'], '--keep-alive-timeout', DEFAULTS.keepAliveTimeoutMs),

@@ -4,7 +4,7 @@
 // The supervisor must never poll that socket itself (a listening net.Server in the supervisor
 // would accept connections nobody answers), yet it must keep it to hand to respawned workers.
 // So it holds a bound, not-yet-listening raw handle, as node's cluster does; workers call
-// listen() on their copy.
+// listen() on their copy (reuseport.ts's listenOnSocket: the worker side is the same call).
 import type { Dispatch, ListenAddress } from './dispatch.ts';
 import { probeFreePort } from './port_probe.ts';
 import { bindRawHandle, boundPort } from './raw_listen_handle.ts';
@@ -19,9 +19,10 @@ export async function openShared(at: ListenAddress): Promise<Dispatch> {
     mode: 'shared',
     host,
     port: boundPort(handle),
-    handleForWorker: () => handle,
+    shareFor: () => ({ mode: 'shared', handle }),
     add() {},
     remove() {},
+    gone() {},
     close: () => handle.close(),
   };
 }

@@ -12,19 +12,21 @@ export interface WorkerStart {
 }
 
 export type SupervisorMessage =
-  /** With shared dispatch the listening handle travels with this message. */
+  /** With shared and reuseport dispatch the (slot's) listening socket travels with this message. */
   | WorkerStart
   /** handoff dispatch: one accepted connection for `port` travels with this message. */
   | { t: 'connection'; port: number }
   /**
    * The answer to a worker's `listen`: how its server gets this port's connections. shared: the
-   * listening handle travels with this message; reuseport: the worker binds `port` itself;
+   * listening handle travels with this message; reuseport: the slot's own socket for it does;
    * handoff: connections come as `connection` messages. `error`: the port cannot be served.
    */
   | { t: 'listen-reply'; seq: number; mode: DispatchMode; host: string; port: number; error?: { message: string; code: string } }
   /** Stop accepting, finish in-flight requests, exit. */
   | { t: 'drain' }
-  | { t: 'stats-request'; seq: number };
+  | { t: 'stats-request'; seq: number }
+  /** The heartbeat: a worker whose event loop runs answers `pong` at once. */
+  | { t: 'ping'; seq: number };
 
 export interface WorkerStats {
   pid: number;
@@ -43,6 +45,7 @@ export type WorkerMessage =
   /** The worker cannot start (bad app, port in use...): a one-line message for the user. */
   | { t: 'fatal'; message: string; code: string }
   | { t: 'stats'; seq: number; stats: WorkerStats }
+  | { t: 'pong'; seq: number }
   /**
    * handoff: the reply to each `connection`, in the order they arrived. `taken`: the worker owns it
    * now, the supervisor closes its copy. `declined` (draining): the supervisor gives it to another.

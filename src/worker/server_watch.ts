@@ -57,6 +57,9 @@ export class ServerWatch {
   readonly #server: net.Server;
   readonly #options: WatchOptions;
   readonly #sockets = new Set<net.Socket>();
+  /** Connections whose first request has not arrived yet: not idle, whatever node:http says. */
+  readonly #fresh = new Set<net.Socket>();
+  #freshTimer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Exchange>();
   #served = 0;
   #accepted = 0;
@@ -74,8 +77,10 @@ export class ServerWatch {
     server.on('connection', (socket: net.Socket) => {
       this.#accepted++;
       this.#sockets.add(socket);
+      this.#fresh.add(socket);
       socket.once('close', () => {
         this.#sockets.delete(socket);
+        this.#fresh.delete(socket);
         if (this.#draining) this.#checkSettled();
       });
     });
@@ -99,6 +104,7 @@ export class ServerWatch {
   track(req: http.IncomingMessage, res: http.ServerResponse): void {
     const { onAccess, onResponse } = this.#options;
     // bytesWritten sums what is queued: read it only when the access log or the metrics need it.
+    this.#fresh.delete(req.socket);
     const exchange = new Exchange(req, res, Date.now(), onAccess || onResponse ? req.socket.bytesWritten : 0);
     if (this.#options.requestId) {
       const id = requestIdFor(req.headers[REQUEST_ID_HEADER]);
@@ -165,9 +171,31 @@ export class ServerWatch {
     // After a response finishes its socket becomes idle on the next tick; close it then.
     this.#idleTimer ??= setImmediate(() => {
       this.#idleTimer = undefined;
-      closeIdle(this.#server);
+      this.#closeIdle();
       this.#checkSettled();
     });
+  }
+
+  /**
+   * Closes the keep-alive connections waiting for their next request. Not node's
+   * closeIdleConnections(): it also closes a connection whose first request has not been read yet
+   * (accepted just before the drain), and that request fails, a reset under connection-per-request
+   * load. Those get `Connection: close` on their request instead; one that sends nothing is closed
+   * after the server's head timeout.
+   */
+  #closeIdle(): void {
+    if (!isHttpServer(this.#server)) return;
+    const busy = new Set<net.Socket>();
+    for (const x of this.#inFlight) busy.add(x.req.socket);
+    for (const socket of this.#sockets) {
+      if (!this.#fresh.has(socket) && !busy.has(socket) && !isUpgraded(socket)) socket.destroy();
+    }
+    if (this.#fresh.size > 0 && this.#freshTimer === undefined) {
+      const headMs = this.#server.headersTimeout > 0 ? this.#server.headersTimeout : 10_000;
+      this.#freshTimer = setTimeout(() => {
+        for (const socket of this.#fresh) socket.destroy();
+      }, headMs).unref();
+    }
   }
 
   /**
@@ -178,7 +206,7 @@ export class ServerWatch {
   drainRequests(): Promise<void> {
     this.#draining = true;
     for (const x of this.#inFlight) if (!x.res.headersSent) x.res.setHeader('Connection', 'close');
-    closeIdle(this.#server);
+    this.#closeIdle();
     return new Promise((resolve) => {
       this.#settled.push(resolve);
       this.#checkSettled();
@@ -209,10 +237,6 @@ export class ServerWatch {
 
 function isHttpServer(server: net.Server): server is http.Server {
   return typeof (server as http.Server).closeIdleConnections === 'function';
-}
-
-function closeIdle(server: net.Server): void {
-  if (isHttpServer(server)) server.closeIdleConnections();
 }
 
 /** node:http drops its parser from a socket it handed to an 'upgrade' listener. */
