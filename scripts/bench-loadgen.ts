@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clockTicksPerSecond, parseProcStat } from '../src/lab/process_cpu.ts';
+import { clockTicksPerSecond, parseProcStat } from '../src/proc/process_stat.ts';
 import { compareFigure, median } from '../src/bench/slice_stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

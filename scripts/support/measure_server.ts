@@ -1,7 +1,8 @@
 // One benchmark cell: start a server model on a free port, warm it up with wrk, then measure
-// requests/s and the server tree's CPU per request over a timed wrk run, and stop it.
+// requests/s and the server tree's CPU per request over a timed wrk run, and stop it. The server's
+// CPU is read as `herd bench --server-pid` reads it (src/bench/server_usage.ts).
 import type { ServerModel } from '../../src/lab/models.ts';
-import { treeCpuMicros } from '../../src/lab/process_cpu.ts';
+import { withServerUsage } from '../../src/bench/server_usage.ts';
 import { freePort } from '../../src/lab/ports.ts';
 import { startServer } from '../../src/lab/running_server.ts';
 import { countersDelta, type ShareSource } from '../../src/lab/worker_share.ts';
@@ -31,14 +32,12 @@ export async function measureUnderWrk(model: ServerModel, o: CellOptions): Promi
   try {
     await runWrk(server.url, { seconds: o.warmupSeconds, connections: o.connections, close: o.close }); // JIT, connections
     const countersBefore = await server.workerCounters();
-    const cpuBefore = treeCpuMicros(server.pid);
-    const wrk = await runWrk(server.url, { seconds: o.seconds, connections: o.connections, close: o.close });
-    const cpuAfter = treeCpuMicros(server.pid);
+    const { result: wrk, server: usage } = await withServerUsage([server.pid], () => runWrk(server.url, { seconds: o.seconds, connections: o.connections, close: o.close }), (r) => r.requests);
     const countersAfter = await server.workerCounters();
     const perWorker = countersBefore && countersAfter
       ? { counts: countersDelta(countersBefore.counters, countersAfter.counters), source: countersAfter.source }
       : null;
-    return { rps: wrk.rps, requests: wrk.requests, cpuPerRequest: (cpuAfter - cpuBefore) / wrk.requests, errors: wrk.errors, perWorker };
+    return { rps: wrk.rps, requests: wrk.requests, cpuPerRequest: usage.cpuMicrosPerRequest, errors: wrk.errors, perWorker };
   } finally {
     await server.stop();
   }

@@ -1,18 +1,20 @@
-// Two herds side by side, loaded by wrk in turn in short slices (A, B, B, A, …): this machine drifts by
-// 10–30 % over tens of seconds, more than the differences measured, so neighbouring slices are compared.
-// Each pair of neighbouring slices is a round; a bench prints the rounds' ratios, their median, and the
-// ratio of the totals. A server waits unloaded (near zero CPU) while the other is measured.
+// Two herds side by side, compared by `herd bench --vs`'s own machinery (src/bench/comparison.ts):
+// loaded in turn in slices A B B A …, each slice bracketed by /proc readings of that server's
+// process tree (server_usage.ts), B/A judged per round with the median, min–max and a bootstrap
+// interval (slice_stats.ts). This machine drifts by 10–30 % over tens of seconds, more than the
+// differences measured, so neighbouring slices are compared. A server waits unloaded (near zero
+// CPU) while the other is measured.
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { treeCpuMicros } from '../../src/lab/process_cpu.ts';
+import { runComparison } from '../../src/bench/comparison.ts';
+import { comparisonSummary, sliceLine } from '../../src/bench/comparison_report.ts';
+import { resolveOptions } from '../../src/bench/options.ts';
+import type { ComparisonResult } from '../../src/bench/comparison.ts';
 import { freePort } from '../../src/lab/ports.ts';
 import { spawnGroup } from '../../src/lab/process_group.ts';
 import { sendControl } from '../../src/supervisor/control_client.ts';
 import type { Status } from '../../src/supervisor/control_protocol.ts';
-import { median } from './median.ts';
-import { runWrk } from './wrk.ts';
 
 const HOST = '127.0.0.1';
 const HERD = fileURLToPath(new URL('../../src/cli/herd.ts', import.meta.url));
@@ -24,17 +26,12 @@ export interface SideServer {
   control: string;
 }
 
-export interface Slice {
-  requests: number;
-  cpuMicros: number;
-  logdCpuMicros: number;
-  rps: number;
-}
-
 export interface SliceOptions {
+  /** Slices of each server. */
+  slices: number;
   seconds: number;
   connections: number;
-  /** Wait after wrk stops before CPU is read (logd's last batch, say). */
+  /** Wait after a slice's load before its server's CPU is read (logd's last batch, say). */
   settleMs: number;
 }
 
@@ -69,62 +66,23 @@ export async function startSideServer(label: string, args: string[], workDir: st
   return { label, child, url: await waitForUrl(child), control };
 }
 
-export async function measureSlice(server: SideServer, o: SliceOptions): Promise<Slice> {
-  const before = await status(server.control);
-  const logdPid = before.logd?.pid ?? null;
-  const logdBefore = logdPid ? treeCpuMicros(logdPid) : 0;
-  const cpuBefore = treeCpuMicros(server.child.pid!);
-  const wrk = await runWrk(server.url, { seconds: o.seconds, connections: o.connections });
-  await sleep(o.settleMs);
-  const cpuAfter = treeCpuMicros(server.child.pid!);
-  const logdAfter = logdPid ? treeCpuMicros(logdPid) : 0;
-  const after = await status(server.control);
-  return { requests: after.requests - before.requests, cpuMicros: cpuAfter - cpuBefore, logdCpuMicros: logdAfter - logdBefore, rps: wrk.rps };
-}
-
-/** `rounds` rounds of one slice per server, alternating which goes first. */
-export async function alternateSlices(a: SideServer, b: SideServer, rounds: number, o: SliceOptions): Promise<Array<{ a: Slice; b: Slice }>> {
-  for (const server of [a, b]) await runWrk(server.url, { seconds: 1, connections: o.connections }); // warm-up: JIT, connections
-  const out: Array<{ a: Slice; b: Slice }> = [];
-  for (let round = 0; round < rounds; round++) {
-    if (round % 2 === 0) {
-      const first = await measureSlice(a, o);
-      out.push({ a: first, b: await measureSlice(b, o) });
-    } else {
-      const first = await measureSlice(b, o);
-      out.push({ a: await measureSlice(a, o), b: first });
-    }
-  }
-  return out;
-}
-
-export function perRequest(s: Slice): number {
-  return s.cpuMicros / s.requests;
-}
-
-export function total(slices: Slice[]): Slice {
-  const sum = (f: (s: Slice) => number): number => slices.reduce((n, s) => n + f(s), 0);
-  return { requests: sum((s) => s.requests), cpuMicros: sum((s) => s.cpuMicros), logdCpuMicros: sum((s) => s.logdCpuMicros), rps: median(slices.map((s) => s.rps)) };
-}
-
-/** The table of rounds and totals, the per-round ratios B/A, their median and the totals' ratio; returns the median. */
-export function printRounds(rounds: Array<{ a: Slice; b: Slice }>, a: SideServer, b: SideServer, showLogd: boolean): number {
-  console.log('');
-  console.log(`| round | server | requests/s | server CPU µs/request |${showLogd ? ' of which logd |' : ''} requests |`);
-  console.log(`|---:|---|---:|---:|${showLogd ? '---:|' : ''}---:|`);
-  const row = (server: SideServer, k: string, s: Slice): void =>
-    console.log(`| ${k} | ${server.label} | ${Math.round(s.rps)} | ${perRequest(s).toFixed(2)} |${showLogd ? ` ${s.logdCpuMicros > 0 ? (s.logdCpuMicros / s.requests).toFixed(2) : '-'} |` : ''} ${s.requests} |`);
-  rounds.forEach((r, k) => {
-    row(a, String(k + 1), r.a);
-    row(b, String(k + 1), r.b);
-  });
-  const aTotal = total(rounds.map((r) => r.a));
-  const bTotal = total(rounds.map((r) => r.b));
-  row(a, 'all', aTotal);
-  row(b, 'all', bTotal);
-  const ratios = rounds.map((r) => perRequest(r.b) / perRequest(r.a));
-  console.log('');
-  console.log(`each round, ${b.label} / ${a.label}: ${ratios.map((r) => r.toFixed(3)).join(' ')}`);
-  console.log(`all rounds together: ${(perRequest(bTotal) / perRequest(aTotal)).toFixed(3)}`);
-  return median(ratios);
+/**
+ * `herd bench -k -2 -c N --vs B A` with A's and B's process trees as --server-pid, 1 s of warm-up
+ * each; prints each slice as it ends, then the table of medians and ratios and the verdict.
+ */
+export async function compareSideBySide(a: SideServer, b: SideServer, o: SliceOptions): Promise<ComparisonResult> {
+  const run = (url: string): ReturnType<typeof resolveOptions> =>
+    resolveOptions({ url, connections: o.connections, keepAlive: true, http: '1.1', durationSec: o.seconds });
+  const plan = {
+    a: { run: await run(a.url), serverPids: [a.child.pid!] },
+    b: { run: await run(b.url), serverPids: [b.child.pid!] },
+    slices: o.slices,
+    warmupSec: 1,
+    settleMs: o.settleMs,
+  };
+  console.log(`A: ${a.label}, B: ${b.label}; herd bench -k -2 -c ${o.connections}, ${o.slices} slices of ${o.seconds} s each, in turn A B B A …`);
+  let index = 0;
+  const result = await runComparison(plan, (slice) => process.stdout.write(sliceLine(slice, index++)));
+  process.stdout.write(comparisonSummary(result));
+  return result;
 }

@@ -26,6 +26,8 @@ export interface ComparisonPlan {
   slices: number;
   /** Unmeasured load of each target before the first slice (JIT, connection set-up). */
   warmupSec: number;
+  /** Wait after each slice's load before the server's CPU is read (work it finishes after the last reply). */
+  settleMs?: number;
 }
 
 export interface Slice {
@@ -103,9 +105,9 @@ export function summarise(plan: ComparisonPlan, slices: Slice[]): ComparisonResu
   };
 }
 
-async function loadSlice(target: ComparisonTarget): Promise<{ result: BenchResult; server: ServerUsage | null }> {
+async function loadSlice(target: ComparisonTarget, settleMs: number): Promise<{ result: BenchResult; server: ServerUsage | null }> {
   if (target.serverPids.length === 0) return { result: await runResolved(target.run), server: null };
-  return withServerUsage(target.serverPids, () => runResolved(target.run), (r) => r.requests.succeeded);
+  return withServerUsage(target.serverPids, () => runResolved(target.run), (r) => r.requests.succeeded, settleMs);
 }
 
 /** Runs the slices in turn; `onSlice` sees each as it finishes (the human report prints it). */
@@ -117,7 +119,7 @@ export async function runComparison(plan: ComparisonPlan, onSlice?: (slice: Slic
   const order = sliceOrder(plan.slices);
   for (let i = 0; i < order.length; i++) {
     const label = order[i];
-    const { result, server } = await loadSlice(label === 'A' ? plan.a : plan.b);
+    const { result, server } = await loadSlice(label === 'A' ? plan.a : plan.b, plan.settleMs ?? 0);
     const slice: Slice = { target: label, round: i >> 1, result, server };
     slices.push(slice);
     onSlice?.(slice);

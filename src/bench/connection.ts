@@ -16,7 +16,7 @@ export const KIND_OTHER = 4;
 const { ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT } = os.constants.errno;
 
 /** A libuv error (negative errno) as the kind of failure the report shows. */
-function errorKind(errno: number): number {
+export function errorKind(errno: number): number {
   switch (-errno) {
     case ECONNREFUSED:
       return KIND_REFUSED;

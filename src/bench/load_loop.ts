@@ -35,6 +35,12 @@ export class LoadLoop {
   stopped = false;
 
   private readonly live: Float64Array;
+  /**
+   * succeeded/failed/bytes as counted on the hot path: this thread's own memory. They are copied
+   * to `live` (shared with the runner's thread, possibly on the same cache line as another
+   * thread's) at each timeout sweep and at the end, so the hot path never writes shared memory.
+   */
+  private readonly counts = new Float64Array(LIVE_SLOTS);
   private readonly statusCounts = new Float64Array(600);
   private readonly errorCounts = new Float64Array(ERROR_KINDS.length);
   private readonly histogram = hdr.build({ bitBucketSize: 32, autoResize: true, numberOfSignificantValueDigits: 3 });
@@ -68,7 +74,7 @@ export class LoadLoop {
       for (let i = 0; i < plan.connections; i++) {
         // With --rate the connections' schedules are staggered evenly across one interval.
         this.connections.push(plan.http2
-          ? new Http2Connection(this, plan.http2)
+          ? new Http2Connection(this, transport, plan.http2)
           : new Connection(this, transport, now + (this.rateIntervalMs * i) / plan.connections));
       }
       for (const connection of this.connections) connection.start();
@@ -91,26 +97,29 @@ export class LoadLoop {
   /** Counts a success and returns the time it was recorded, for the caller's next request. */
   succeeded(status: number, startedAt: number): number {
     if (status > 0 && status < 600) this.statusCounts[status]++;
-    this.live[LIVE_SUCCEEDED]++;
+    const counts = this.counts;
+    counts[LIVE_SUCCEEDED]++;
     const now = performance.now();
     const micros = Math.round((now - startedAt) * 1000);
     this.histogram.recordValue(micros > 0 ? micros : 1);
-    if (this.live[LIVE_SUCCEEDED] + this.live[LIVE_FAILED] >= this.limit) this.finish();
+    if (counts[LIVE_SUCCEEDED] + counts[LIVE_FAILED] >= this.limit) this.finish();
     return now;
   }
 
   failed(kind: number, count: number): void {
     if (count === 0) return;
     this.errorCounts[kind] += count;
-    this.live[LIVE_FAILED] += count;
-    if (this.live[LIVE_SUCCEEDED] + this.live[LIVE_FAILED] >= this.limit) this.finish();
+    const counts = this.counts;
+    counts[LIVE_FAILED] += count;
+    if (counts[LIVE_SUCCEEDED] + counts[LIVE_FAILED] >= this.limit) this.finish();
   }
 
   received(bytes: number): void {
-    this.live[LIVE_BYTES] += bytes;
+    this.counts[LIVE_BYTES] += bytes;
   }
 
   private beginMeasuring(): void {
+    this.counts.fill(0);
     this.live.fill(0);
     this.statusCounts.fill(0);
     this.errorCounts.fill(0);
@@ -125,6 +134,7 @@ export class LoadLoop {
   }
 
   private sweepTimeouts(): void {
+    this.live.set(this.counts);
     const now = performance.now();
     const timeoutMs = this.plan.timeoutMs;
     for (const connection of this.connections) {
@@ -136,6 +146,7 @@ export class LoadLoop {
     if (this.stopped) return;
     this.stopped = true;
     const elapsedMs = performance.now() - this.measureStart;
+    this.live.set(this.counts);
     for (const timer of this.timers) clearTimeout(timer);
     for (const connection of this.connections) connection.stop();
     const statusCodes: Record<string, number> = {};
@@ -145,9 +156,9 @@ export class LoadLoop {
     const errors = {} as Record<ErrorKind, number>;
     ERROR_KINDS.forEach((kind, i) => (errors[kind] = this.errorCounts[i]));
     this.done({
-      succeeded: this.live[LIVE_SUCCEEDED],
-      failed: this.live[LIVE_FAILED],
-      bytes: this.live[LIVE_BYTES],
+      succeeded: this.counts[LIVE_SUCCEEDED],
+      failed: this.counts[LIVE_FAILED],
+      bytes: this.counts[LIVE_BYTES],
       elapsedMs,
       statusCodes,
       errors,

@@ -6,6 +6,7 @@ import { UsageError } from '../errors.ts';
 import { buildRequest, effectiveHttpVersion } from './request.ts';
 import type { HttpVersion } from './request.ts';
 import type { Http2Plan } from './http2_connection.ts';
+import { DEFAULT_WINDOW as MAX_H2_BODY, encodeHeaderBlock } from './h2_framing.ts';
 import type { TlsSettings } from './tls_transport.ts';
 
 export interface BenchProgress {
@@ -131,15 +132,15 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 /** The HTTP/2 request: pseudo-headers, herd bench's User-Agent, the user's headers in lower case. */
-function h2Headers(method: string, url: URL, extra: ReadonlyArray<readonly [string, string]>, body: Buffer | null): Record<string, string> {
-  const headers: Record<string, string> = { ':method': method, ':path': url.pathname + url.search, ':scheme': url.protocol.slice(0, -1), ':authority': url.host, 'user-agent': USER_AGENT };
-  if (body) headers['content-length'] = String(body.length);
+function h2Headers(method: string, url: URL, extra: ReadonlyArray<readonly [string, string]>, body: Buffer | null): Array<[string, string]> {
+  const headers = new Map<string, string>([[':method', method], [':scheme', url.protocol.slice(0, -1)], [':authority', url.host], [':path', url.pathname + url.search], ['user-agent', USER_AGENT]]);
+  if (body) headers.set('content-length', String(body.length));
   for (const [name, value] of extra) {
     const lower = name.toLowerCase();
-    if (lower === 'host') headers[':authority'] = value;
-    else if (lower !== 'connection' && lower !== 'keep-alive' && lower !== 'transfer-encoding') headers[lower] = value; // connection-specific: not allowed in HTTP/2
+    if (lower === 'host') headers.set(':authority', value);
+    else if (lower !== 'connection' && lower !== 'keep-alive' && lower !== 'transfer-encoding') headers.set(lower, value); // connection-specific: not allowed in HTTP/2
   }
-  return headers;
+  return [...headers];
 }
 
 export async function resolveOptions(options: BenchOptions): Promise<ResolvedBench> {
@@ -184,25 +185,17 @@ export async function resolveOptions(options: BenchOptions): Promise<ResolvedBen
     if (proxy !== null) throw new UsageError('--proxy cannot be combined with --http2');
     if (rate > 0) throw new UsageError('--rate cannot be combined with --http2 yet');
     if (options.http !== undefined) throw new UsageError('-9/-1/-2 choose an HTTP/1.x version; they cannot be combined with --http2');
+    if (body !== null && body.length > MAX_H2_BODY) throw new UsageError(`with --http2 the request body is at most ${MAX_H2_BODY} bytes (one initial HTTP/2 stream window), not ${body.length}`);
   }
   if ((options.insecure !== undefined || options.tlsResume !== undefined) && !secure) throw new UsageError('--insecure and --no-tls-resume need an https:// URL');
   const target = proxy === null ? { host: url.hostname, port: Number(url.port) || (secure ? 443 : 80) } : parseProxy(proxy);
   const address = await resolveHost(target.host);
   const bare = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const servername = /^[\d.]+$|:/.test(bare) ? '' : bare; // SNI carries names, not addresses
-  const tls: TlsSettings | null = secure && !http2
-    ? { servername, insecure: options.insecure ?? false, resume: options.tlsResume ?? true, alpn: ['http/1.1'] }
+  const tls: TlsSettings | null = secure
+    ? { servername, insecure: options.insecure ?? false, resume: options.tlsResume ?? true, alpn: http2 ? ['h2'] : ['http/1.1'] }
     : null;
-  const h2: Http2Plan | null = http2
-    ? {
-        origin: `${url.protocol}//${address.includes(':') ? `[${address}]` : address}:${target.port}`,
-        servername,
-        insecure: options.insecure ?? false,
-        streams,
-        headers: h2Headers(method, url, headers, body),
-        body,
-      }
-    : null;
+  const h2: Http2Plan | null = http2 ? { streams, headerBlock: encodeHeaderBlock(h2Headers(method, url, headers, body)), body } : null;
   const request = buildRequest({ method, url, http, keepAlive, reload: options.reload ?? false, viaProxy: proxy !== null, headers, body, userAgent: USER_AGENT });
   return {
     url: url.href,

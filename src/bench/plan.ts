@@ -6,7 +6,7 @@ import type { TlsSettings } from './tls_transport.ts';
 
 export const ERROR_KINDS: readonly ErrorKind[] = ['refused', 'reset', 'timeout', 'bad_response', 'other'];
 
-/** Live counters a thread updates per request; the runner reads them for the progress line. */
+/** Live counters a thread publishes at each timeout sweep (at most 250 ms apart); the runner reads them for the progress line. */
 export const LIVE_SUCCEEDED = 0;
 export const LIVE_FAILED = 1;
 export const LIVE_BYTES = 2;

@@ -188,10 +188,16 @@ export class ResponseParser {
           else if (c === CR) state = S_STATUS_LF;
           else return this.fail();
           break;
-        case S_REASON:
-          if (c === CR) state = S_STATUS_LF;
-          else if (VALUE[c] === 0) return this.fail();
+        case S_REASON: {
+          // The whole span up to CR in one tight loop: the head's text is most of its bytes.
+          let j = i;
+          while (j < end && VALUE[buf[j]] === 1) j++;
+          i = j;
+          if (j === end) continue;
+          if (buf[j] !== CR) return this.fail();
+          state = S_STATUS_LF;
           break;
+        }
         case S_STATUS_LF:
         case S_HEADER_LF:
           if (c !== LF) return this.fail();
@@ -208,21 +214,37 @@ export class ResponseParser {
             return this.fail(); // includes obs-fold (a line starting with SP/HTAB)
           }
           break;
-        case S_HEADER_NAME:
-          if (c === COLON) {
-            this.header = this.identifyHeader();
-            this.scratchLength = 0;
-            this.headerLength = -1;
-            this.lengthEnded = false;
-            state = S_HEADER_VALUE;
-          } else if (TOKEN[c] === 1) {
-            if (this.scratchLength < SCRATCH) this.scratch[this.scratchLength] = lower(c);
-            this.scratchLength++;
-          } else {
-            return this.fail();
+        case S_HEADER_NAME: {
+          let j = i;
+          let n = this.scratchLength;
+          const scratch = this.scratch;
+          for (let t = buf[j]; TOKEN[t] === 1; t = buf[j]) {
+            if (n < SCRATCH) scratch[n] = lower(t);
+            n++;
+            if (++j === end) break;
           }
+          this.scratchLength = n;
+          i = j;
+          if (j === end) continue;
+          if (buf[j] !== COLON) return this.fail();
+          this.header = this.identifyHeader();
+          this.scratchLength = 0;
+          this.headerLength = -1;
+          this.lengthEnded = false;
+          state = S_HEADER_VALUE;
           break;
+        }
         case S_HEADER_VALUE:
+          if (this.header === H_OTHER) {
+            // A value nobody reads: skip the span up to CR in one tight loop.
+            let j = i;
+            while (j < end && VALUE[buf[j]] === 1) j++;
+            i = j;
+            if (j === end) continue;
+            if (buf[j] !== CR) return this.fail();
+            state = S_HEADER_LF;
+            break;
+          }
           if (c === CR) {
             if (!this.endHeaderValue()) return this.fail();
             state = S_HEADER_LF;

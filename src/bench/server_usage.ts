@@ -4,7 +4,7 @@
 // moves with whatever else runs.
 import fs from 'node:fs';
 import { HerdError, UsageError } from '../errors.ts';
-import { clockTicksPerSecond, parseProcStat, processTree } from '../lab/process_cpu.ts';
+import { clockTicksPerSecond, processCpuTicks, processTree, residentBytes } from '../proc/process_stat.ts';
 
 export interface ServerSample {
   /** CPU microseconds the trees have used so far. */
@@ -26,25 +26,6 @@ export interface ServerUsage {
   processes: number;
 }
 
-function residentBytes(pid: number): number {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-    return match ? Number(match[1]) * 1024 : 0; // a zombie has no VmRSS line
-  } catch {
-    return 0; // exited while being read
-  }
-}
-
-function cpuTicks(pid: number): number {
-  try {
-    const s = parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
-    return s.utime + s.stime + s.cutime + s.cstime;
-  } catch {
-    return 0;
-  }
-}
-
 /** Fails with a user's line unless every pid names a live process this user can read. */
 export function checkServerPids(pids: readonly number[]): void {
   if (!fs.existsSync('/proc/self/stat')) throw new HerdError('--server-pid reads /proc, which this system does not have (Linux only)');
@@ -60,16 +41,20 @@ export function sampleServer(pids: readonly number[]): ServerSample {
   let ticks = 0;
   let rssBytes = 0;
   for (const pid of members) {
-    ticks += cpuTicks(pid);
+    ticks += processCpuTicks(pid);
     rssBytes += residentBytes(pid);
   }
   return { cpuMicros: (ticks * 1e6) / clockTicksPerSecond(), rssBytes, processes: members.size };
 }
 
-/** Runs `load` between two readings of the trees and returns its result with the server's share. */
-export async function withServerUsage<T>(pids: readonly number[], load: () => Promise<T>, succeeded: (result: T) => number): Promise<{ result: T; server: ServerUsage }> {
+/**
+ * Runs `load` between two readings of the trees and returns its result with the server's share.
+ * `settleMs` waits after the load before the second reading (a log daemon's last batch, say).
+ */
+export async function withServerUsage<T>(pids: readonly number[], load: () => Promise<T>, succeeded: (result: T) => number, settleMs = 0): Promise<{ result: T; server: ServerUsage }> {
   const before = sampleServer(pids);
   const result = await load();
+  if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
   const after = sampleServer(pids);
   // A tree that is gone took its CPU time with it: a figure from it would be nonsense.
   if (after.processes === 0) throw new HerdError(`--server-pid ${pids.join(',')}: the server exited during the run, so its CPU cannot be read`);

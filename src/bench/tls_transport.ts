@@ -46,7 +46,11 @@ export function tlsTransport(settings: TlsSettings): Transport {
       socket.setNoDelay(noDelay);
       const handle: TlsHandle = { socket, events, receiveBuffer };
       if (settings.resume) socket.on('session', (ticket: Buffer) => (session = ticket));
-      socket.once('secureConnect', () => events.onConnect(handle));
+      socket.once('secureConnect', () => {
+        // Offering only h2 means HTTP/2 or nothing: a server that picked no protocol cannot be spoken to.
+        if (settings.alpn.length === 1 && settings.alpn[0] === 'h2' && socket.alpnProtocol !== 'h2') events.onFailure(handle, ERRNO_UNKNOWN);
+        else events.onConnect(handle);
+      });
       socket.on('data', (chunk: Buffer) => {
         // A TLS record is at most 16 KiB, so this is one copy unless the buffer is smaller.
         for (let at = 0; at < chunk.length; at += receiveBuffer.length) {
@@ -69,5 +73,7 @@ export function tlsTransport(settings: TlsSettings): Transport {
     close(handle) {
       (handle as TlsHandle).socket.destroy();
     },
+    // A net.Socket queues the Buffer it is given while an earlier write is under way.
+    keepsWrites: true,
   };
 }

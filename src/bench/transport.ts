@@ -22,6 +22,8 @@ export interface Transport {
   /** 1: taken now, 0: pending (onWritten follows), < 0: errno. */
   write(handle: object, data: Uint8Array): number;
   close(handle: object): void;
+  /** True when a write keeps a reference to the bytes after it returns 1 (so they must not be reused). */
+  readonly keepsWrites: boolean;
 }
 
 /** A failure with no errno (a TLS alert, a certificate refused): reported as kind 'other'. */
@@ -31,4 +33,5 @@ export const plainTcp: Transport = {
   connect: tcpConnect,
   write: (handle, data) => tcpWrite(handle as TcpHandle, data),
   close: (handle) => tcpClose(handle as TcpHandle),
+  keepsWrites: false,
 };

@@ -6,7 +6,7 @@ import { fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { checkServerPids, sampleServer, withServerUsage } from '../../src/bench/server_usage.ts';
-import { clockTicksPerSecond } from '../../src/lab/process_cpu.ts';
+import { clockTicksPerSecond } from '../../src/proc/process_stat.ts';
 import { HerdError, UsageError } from '../../src/errors.ts';
 
 const BURNER = fileURLToPath(new URL('./fixtures/cpu_burner.ts', import.meta.url));

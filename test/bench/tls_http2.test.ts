@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type net from 'node:net';
@@ -113,11 +114,93 @@ test('--http2 on http:// (prior knowledge) and with two threads: -n counted exac
   assert.equal(server.served(), 101);
 });
 
+/** A node:http2 cleartext server answering with `handler`; counts streams and sessions. */
+async function h2With(t: TestContext, handler: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, n: number) => void, settings?: http2.Settings): Promise<Counted> {
+  let served = 0, connections = 0;
+  const server = http2.createServer(settings ? { settings } : {});
+  server.on('stream', (stream, headers) => handler(stream, headers, served++));
+  server.on('session', (session) => {
+    connections++;
+    t.after(() => session.destroy());
+  });
+  return listen(t, server as unknown as net.Server, 'http', { served: () => served, connections: () => connections, resumed: () => 0 });
+}
+
+test('--http2: statuses outside the static table (Huffman-coded by the server), trailers and a body over many frames', async (t) => {
+  const big = Buffer.alloc(100_000, 'x');
+  const server = await h2With(t, (stream, _headers, n) => {
+    if (n % 3 === 0) {
+      stream.respond({ ':status': 201 });
+      stream.end('made');
+    } else if (n % 3 === 1) {
+      stream.respond({ ':status': 302, location: '/elsewhere' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'x-checksum': 'abc' }));
+      stream.end();
+    } else {
+      stream.respond({ ':status': 200 });
+      stream.end(big);
+    }
+  });
+  const result = await runBench({ url: server.url, requests: 90, connections: 1, http2: true, streams: 5 });
+  assert.deepEqual(result.requests, { succeeded: 90, failed: 0 });
+  assert.deepEqual(result.statusCodes, { '201': 30, '302': 30, '200': 30 });
+  assert.ok(result.bytesTotal >= 30 * big.length, `${result.bytesTotal} bytes received`);
+});
+
+test('--http2: the server\'s SETTINGS_MAX_CONCURRENT_STREAMS caps --streams; a POST body arrives whole', async (t) => {
+  let open = 0, most = 0;
+  const body = 'x'.repeat(20_000); // two DATA frames
+  const server = await h2With(t, (stream, headers) => {
+    open++;
+    most = Math.max(most, open);
+    let length = 0;
+    stream.on('data', (chunk: Buffer) => (length += chunk.length));
+    stream.on('end', () => {
+      setTimeout(() => {
+        open--;
+        stream.respond({ ':status': length === body.length && headers[':method'] === 'POST' ? 200 : 400 });
+        stream.end();
+      }, 2);
+    });
+  }, { maxConcurrentStreams: 2 });
+  const result = await runBench({ url: server.url, requests: 40, connections: 1, http2: true, streams: 8, method: 'POST', body });
+  assert.deepEqual(result.requests, { succeeded: 40, failed: 0 });
+  assert.deepEqual(result.statusCodes, { '200': 40 });
+  assert.ok(most <= 2, `${most} streams were open at once`);
+});
+
+test('--http2: a server that sends GOAWAY after some streams: the rest go over a new connection, none lost', async (t) => {
+  const server = await h2With(t, (stream, _headers, n) => {
+    stream.respond({ ':status': 200 });
+    stream.end('ok');
+    if (n % 10 === 9) stream.session?.close(); // GOAWAY: finish what is open, accept nothing new
+  });
+  const result = await runBench({ url: server.url, requests: 50, connections: 1, http2: true, streams: 4 });
+  assert.deepEqual(result.requests, { succeeded: 50, failed: 0 });
+  assert.ok(server.connections() >= 2, `${server.connections()} connections`);
+});
+
+test('--http2 against HTTP/1.1-only servers: every request fails, none hangs', async (t) => {
+  const secure = await httpsServer(t); // offers no ALPN h2
+  const overTls = await runBench({ url: secure.url, requests: 3, http2: true, insecure: true, timeoutSec: 5 });
+  assert.deepEqual(overTls.requests, { succeeded: 0, failed: 3 });
+  assert.equal(overTls.errors.other, 3);
+  assert.equal(secure.served(), 0);
+  let served = 0;
+  const plain = http.createServer((req, res) => (served++, res.end('hello')));
+  const url = (await listen(t, plain, 'http', { served: () => served, connections: () => 0, resumed: () => 0 })).url;
+  const priorKnowledge = await runBench({ url, requests: 3, http2: true, timeoutSec: 5 });
+  assert.deepEqual(priorKnowledge.requests, { succeeded: 0, failed: 3 });
+  assert.equal(priorKnowledge.errors.bad_response, 3); // its 'HTTP/1.1 400' read as a frame is too long
+  assert.equal(served, 0);
+});
+
 test('TLS and HTTP/2 bad input is one UsageError line', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--streams', '4', 'http://127.0.0.1/'], /--streams .* needs --http2/],
     [['--http2', '--pipeline', '4', 'http://127.0.0.1/'], /with --http2 use --streams/],
     [['--http2', '-2', 'http://127.0.0.1/'], /cannot be combined with --http2/],
+    [['--http2', '--body', 'x'.repeat(70_000), 'http://127.0.0.1/'], /at most 65535 bytes/],
     [['--insecure', 'http://127.0.0.1/'], /need an https:\/\/ URL/],
     [['-p', '127.0.0.1:3128', 'https://127.0.0.1/'], /https:\/\/ through a proxy/],
   ];
