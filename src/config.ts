@@ -140,12 +140,6 @@ export function parseTimeoutSeconds(value: string, flag: string): number {
   return ms;
 }
 
-/** PORT from the environment, as every Node host sets it; undefined when unset or empty. */
-export function portFromEnvironment(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const value = env.PORT;
-  return value === undefined || value === '' ? undefined : parsePort(value, 'the PORT environment variable');
-}
-
 export function parseCount(value: string, flag: string, min = 0): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min) {

@@ -20,6 +20,7 @@ async function ownVersion(): Promise<string> {
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'run the pre-fork HTTP server', load: () => import('./serve.ts') },
+  config: { summary: 'print the configuration herd serve would use and where each value came from', load: () => import('./config.ts') },
   status: { summary: 'show the workers of a running herd', load: () => import('./status.ts') },
   top: { summary: 'live view of a running herd\'s workers, refreshed every second', load: () => import('./top.ts') },
   ls: { summary: 'list the herds running for this user', load: () => import('./ls.ts') },

@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ACCESS_LOG_FORMATS, DEFAULTS, defaultControlPath, defaultDispatch, DISPATCH_MODES, ENGINES, HANDOFF_POLICIES,
-  parseChoice, parseCount, parseListenAddress, parsePort, parseTimeoutSeconds, parseWorkers, portFromEnvironment, type ServeConfig, type StaticConfig,
+  parseChoice, parseCount, parseListenAddress, parsePort, parseTimeoutSeconds, parseWorkers, type ServeConfig, type StaticConfig,
 } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { resolveAppPath } from '../worker/app_loader.ts';
-import { parseCommandLine } from './arguments.ts';
+import { renameSource, resolveOptions, type OptionOrigin, type OptionSources } from '../config/option_sources.ts';
 
 const HELP = `usage: herd serve [APP] [options]
 
@@ -46,6 +46,12 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --cache-control VALUE    Cache-Control header for files (default none)
   --request-id             keep a valid X-Request-Id or make one: in the response, req.headers, the access log
   --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics from the supervisor (PORT alone: 127.0.0.1)
+  --config FILE            serve options from FILE (.json, or .js exporting an object; keys are the flag names);
+                           without it herd.config.json or herd.config.js in the working directory, if there
+
+Every option can also be set in the environment: HERD_ and its name (HERD_ACCESS_LOG=-, HERD_REQUEST_ID=1),
+PORT, HOST and WEB_CONCURRENCY for --port, --host and --workers. Flags win over the environment, which wins
+over the file. herd config [options] prints the effective configuration and where each value came from.
 
 signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs.`;
 
@@ -79,15 +85,32 @@ const OPTIONS = {
   'cache-control': { type: 'string' },
   metrics: { type: 'string' },
   'request-id': { type: 'boolean' },
+  config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
-  const { values: v, positionals } = parseCommandLine('serve', argv, OPTIONS);
+/** Every serve option by its flag name (the keys of a config file; HERD_ and the name in the environment). */
+export const SERVE_OPTIONS = OPTIONS;
+
+export function parseServeArgs(argv: string[], sources: OptionSources = {}): ServeConfig | 'help' {
+  return explainServeArgs(argv, sources).config;
+}
+
+/** The configuration and where each option came from (flags > environment > file > defaults). */
+export function explainServeArgs(argv: string[], sources: OptionSources = {}): { config: ServeConfig | 'help'; origins: Map<string, OptionOrigin>; file: string | null } {
+  const resolved = resolveOptions('serve', argv, OPTIONS, sources);
+  try {
+    return { config: serveConfigFrom(resolved), origins: resolved.origins, file: resolved.file };
+  } catch (err) {
+    throw renameSource(err, resolved.origins);
+  }
+}
+
+function serveConfigFrom({ values: v, positionals }: ReturnType<typeof resolveOptions<typeof OPTIONS>>): ServeConfig | 'help' {
   if (v.help) return 'help';
   if (positionals.length > 1) throw new UsageError(`herd serve takes one APP, not ${positionals.length}: ${positionals.join(' ')}`);
   const app = positionals[0] === undefined ? null : resolveAppPath(positionals[0]);
-  const port = v.port === undefined ? (portFromEnvironment() ?? DEFAULTS.port) : parsePort(v.port);
+  const port = v.port === undefined ? DEFAULTS.port : parsePort(v.port); // PORT from the environment is v.port
   const seconds = (value: string | undefined, flag: string, fallbackMs: number) =>
     value === undefined ? fallbackMs : parseTimeoutSeconds(value, flag);
   const engine = v.engine === undefined ? (app === null ? 'fast' : 'node') : parseChoice(v.engine, ENGINES, '--engine');
