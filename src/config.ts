@@ -56,6 +56,12 @@ export interface ServeConfig {
   requestId: boolean;
   /** --metrics HOST:PORT: the supervisor serves Prometheus metrics there; null when off. */
   metrics: { host: string; port: number } | null;
+  /** --health HOST:PORT: the supervisor answers /livez and /readyz there; null when off. */
+  health: { host: string; port: number } | null;
+  /** --health-path PATH: workers answer it on the main port with readiness; null when off. */
+  healthPath: string | null;
+  /** --shutdown-delay: ms between readiness turning 503 at a stop and the drain; 0: drain at once. */
+  shutdownDelayMs: number;
 }
 
 export const ACCESS_LOG_FORMATS = ['combined', 'combined_id', 'json'] as const;
@@ -138,6 +144,11 @@ export function parseTimeoutSeconds(value: string, flag: string): number {
   const ms = Math.round(parseSeconds(value, flag) * 1000);
   if (ms > MAX_TIMER_MS) throw new UsageError(`${flag} ${value} is too long: at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (0 turns it off)`);
   return ms;
+}
+
+export function parseHealthPath(value: string): string {
+  if (!/^\/[\x21-\x7e]*$/.test(value) || value.includes('?')) throw new UsageError(`--health-path must be a path starting with / (no query, no spaces), not '${value}'`);
+  return value;
 }
 
 export function parseCount(value: string, flag: string, min = 0): number {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ACCESS_LOG_FORMATS, DEFAULTS, defaultControlPath, defaultDispatch, DISPATCH_MODES, ENGINES, HANDOFF_POLICIES,
-  parseChoice, parseCount, parseListenAddress, parsePort, parseTimeoutSeconds, parseWorkers, type ServeConfig, type StaticConfig,
+  parseChoice, parseCount, parseHealthPath, parseListenAddress, parsePort, parseTimeoutSeconds, parseWorkers, type ServeConfig, type StaticConfig,
 } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
@@ -46,6 +46,10 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --cache-control VALUE    Cache-Control header for files (default none)
   --request-id             keep a valid X-Request-Id or make one: in the response, req.headers, the access log
   --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics from the supervisor (PORT alone: 127.0.0.1)
+  --health HOST:PORT       the supervisor answers /livez and /readyz there (PORT alone: 127.0.0.1)
+  --health-path PATH       workers answer PATH on the main port with readiness (200, or 503 once a stop began)
+  --shutdown-delay SEC     on TERM, readiness turns 503 at once and herd serves SEC more seconds (responses
+                           carry Connection: close) before it drains: time for a balancer to stop routing here
   --config FILE            serve options from FILE (.json, or .js exporting an object; keys are the flag names);
                            without it herd.config.json or herd.config.js in the working directory, if there
 
@@ -86,6 +90,9 @@ const OPTIONS = {
   metrics: { type: 'string' },
   'request-id': { type: 'boolean' },
   config: { type: 'string' },
+  health: { type: 'string' },
+  'health-path': { type: 'string' },
+  'shutdown-delay': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -141,6 +148,9 @@ function serveConfigFrom({ values: v, positionals }: ReturnType<typeof resolveOp
     static: staticConfig(v),
     metrics: v.metrics === undefined ? null : parseListenAddress(v.metrics, '--metrics'),
     requestId: v['request-id'] ?? false,
+    health: v.health === undefined ? null : parseListenAddress(v.health, '--health'),
+    healthPath: v['health-path'] === undefined ? null : parseHealthPath(v['health-path']),
+    shutdownDelayMs: seconds(v['shutdown-delay'], '--shutdown-delay', 0),
   };
 }
 

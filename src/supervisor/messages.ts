@@ -24,6 +24,8 @@ export type SupervisorMessage =
   | { t: 'listen-reply'; seq: number; mode: DispatchMode; host: string; port: number; error?: { message: string; code: string } }
   /** Stop accepting, finish in-flight requests, exit. */
   | { t: 'drain' }
+  /** A stop began (--shutdown-delay): keep serving, but every response says Connection: close and --health-path 503. */
+  | { t: 'closing' }
   | { t: 'stats-request'; seq: number };
 
 export interface WorkerStats {

@@ -21,6 +21,7 @@ import { HerdMetrics } from '../metrics/herd_metrics.ts';
 import { openMetricsServer } from '../metrics/metrics_server.ts';
 import { renderMetrics } from '../metrics/prometheus_text.ts';
 import { AppPorts } from './app_ports.ts';
+import { DeployLifecycle } from '../deploy/lifecycle.ts';
 
 /**
  * A worker that can say why it is not ready (an APP that never listens) says so at --start-timeout;
@@ -68,12 +69,15 @@ export class Supervisor {
   #reloads = 0;
 
   readonly #onReady: ((url: string) => void) | undefined;
+  /** Health listener, shutdown delay, systemd: told of each lifecycle moment (deploy/lifecycle.ts). */
+  readonly #lifecycle: DeployLifecycle;
 
   constructor(config: ServeConfig, events: SupervisorEvents = {}) {
     this.config = config;
     this.#log = events.log ?? ((line) => this.#errorLog(line));
     this.#onReady = events.onReady;
     this.#metrics = config.metrics ? new HerdMetrics() : null;
+    this.#lifecycle = new DeployLifecycle(config, { log: (line) => this.#log(line), readyWorkers: () => this.#live().filter((w) => w.state === 'ready').length });
   }
 
   get url(): string {
@@ -91,6 +95,7 @@ export class Supervisor {
       await this.#teardown();
       throw err;
     }
+    this.#lifecycle.serving();
     this.#onReady?.(this.url);
     for await (const event of this.#queue) await this.#handle(event);
     unlisten();
@@ -117,6 +122,7 @@ export class Supervisor {
       this.#metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
       this.#log(`metrics on ${this.#metricsUrl}`);
     }
+    await this.#lifecycle.open();
     if (this.config.pidFile) writePidFile(this.config.pidFile);
     for (let slot = 1; slot <= this.config.workers; slot++) {
       this.#health[slot] = new SlotHealth();
@@ -186,7 +192,7 @@ export class Supervisor {
           if (signal === 'SIGINT' || signal === 'SIGTERM') this.#forceStop();
           return;
         }
-        this.#beginStop(0);
+        this.#beginStop(0, signal !== 'SIGINT'); // Ctrl-C at a terminal: no balancer to wait for
         return;
       case 'reload':
         if (this.#state === 'running') void this.#rollingReload();
@@ -317,7 +323,8 @@ export class Supervisor {
     }
   }
 
-  #beginStop(exitCode: number): void {
+  #beginStop(exitCode: number, mayDelay = false): void {
+    this.#lifecycle.stopBegan(exitCode === 0 && mayDelay);
     this.#exitCode = Math.max(this.#exitCode, exitCode);
     this.#state = 'stopping';
     this.#stopping ??= this.#gracefulStop();
@@ -325,6 +332,7 @@ export class Supervisor {
 
   async #gracefulStop(): Promise<void> {
     const graceMs = this.config.graceSeconds * 1000;
+    await this.#lifecycle.shutdownDelay(this.#workers);
     this.#log(`stop: draining ${this.#workers.size} worker${this.#workers.size === 1 ? '' : 's'} (grace ${this.config.graceSeconds} s)`);
     // Stop accepting first (handoff closes its listener), then let every worker drain.
     this.#dispatch?.close();
@@ -337,6 +345,7 @@ export class Supervisor {
   }
 
   #forceStop(): void {
+    this.#lifecycle.hurry();
     this.#exitCode = Math.max(this.#exitCode, 1);
     for (const worker of this.#workers) worker.kill();
   }
@@ -347,6 +356,7 @@ export class Supervisor {
     this.#appPorts?.close();
     this.#control?.close();
     this.#metricsServer?.close();
+    this.#lifecycle.close();
     this.#metricsServer?.closeAllConnections(); // a scraper's keep-alive connection must not keep herd alive
     await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {

@@ -21,6 +21,7 @@ import { appListenCalls, listenAsHerd, takeOverListen, type ListenReply } from '
 import { ServerWatch } from './server_watch.ts';
 import { appHandlesStopSignal, emitStopSignalToApp, holdAppSignalListeners } from './app_signals.ts';
 import { RequestMetrics } from '../metrics/request_metrics.ts';
+import { markClosing, watchAppServerHealth, withWorkerHealth } from '../health/worker_side.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
 const ORPHAN_EXIT_MS = 1_000;
@@ -73,6 +74,9 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
       break;
     case 'drain':
       void drain();
+      break;
+    case 'closing':
+      markClosing();
       break;
     case 'stats-request':
       send({ t: 'stats', seq: message.seq, stats: stats() });
@@ -174,6 +178,7 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
     onCut: (line) => console.error(`herd cut a response: ${line}`),
   });
   leaveBodiesToHerd(server);
+  watchAppServerHealth(server, cfg.healthPath);
   server.on('connection', (socket: net.Socket) => {
     if (cfg.dispatch === 'handoff') socket.once('close', reportClosed);
   });
@@ -219,7 +224,7 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: unk
   if (cfg.engine === 'fast' && app !== null && isExpressApp(app)) {
     throw new HerdError(`APP ${shownAppPath(cfg.app!)} is an Express app, which needs node:http's request and response: run it with --engine node (the default for an APP)`, 'APP_NEEDS_NODE');
   }
-  const engine = createEngine(cfg, handler);
+  const engine = createEngine(cfg, withWorkerHealth(handler, cfg.healthPath));
   const server = engine.server;
   listenAsHerd(server);
   served.push({
@@ -358,6 +363,7 @@ function stats(): WorkerStats {
 async function drain(): Promise<void> {
   if (draining) return;
   draining = true;
+  markClosing();
   const graceMs = (config?.graceSeconds ?? 30) * 1000;
   // Leave before the supervisor's SIGKILL at --grace, so herd closes what is open, not the kernel.
   const deadline = Date.now() + graceMs - Math.min(1000, graceMs / 10);

@@ -1,0 +1,83 @@
+// What the world outside one herd sees of its lifecycle: the health listener (--health), the
+// shutdown delay (--shutdown-delay), and later systemd's notifications. The supervisor calls one
+// method at each moment that matters (started, reload began/ended, stop began, gone); everything a
+// balancer, Kubernetes or systemd needs from those moments is decided here, not in the master loop.
+import type http from 'node:http';
+import type { ServeConfig } from '../config.ts';
+import { openHealthServer } from '../health/health_server.ts';
+import type { ReadinessPhase } from '../health/readiness.ts';
+import type { WorkerProcess } from '../supervisor/worker_process.ts';
+
+export interface LifecycleHost {
+  log(line: string): void;
+  /** Workers in a slot that are ready for connections, right now. */
+  readyWorkers(): number;
+}
+
+export class DeployLifecycle {
+  readonly #config: ServeConfig;
+  readonly #host: LifecycleHost;
+  #phase: ReadinessPhase = 'starting';
+  #healthServer: http.Server | undefined;
+  /** Whether this stop waits --shutdown-delay first (not a crash loop, not a Ctrl-C at a terminal). */
+  #delayStop = false;
+  #skipDelay: (() => void) | undefined;
+
+  constructor(config: ServeConfig, host: LifecycleHost) {
+    this.#config = config;
+    this.#host = host;
+  }
+
+  /** Before the first worker starts: /livez answers from now on, /readyz says 'starting'. */
+  async open(): Promise<void> {
+    if (this.#config.health) {
+      const { host, port } = this.#config.health;
+      this.#healthServer = await openHealthServer(host, port, () => ({ phase: this.#phase, readyWorkers: this.#host.readyWorkers() }));
+      const bound = (this.#healthServer.address() as { port: number }).port;
+      this.#host.log(`health on http://${host.includes(':') ? `[${host}]` : host}:${bound} (/livez, /readyz)`);
+    }
+  }
+
+  /** Every first worker is ready. */
+  serving(): void {
+    if (this.#phase === 'starting') this.#phase = 'serving';
+  }
+
+  /**
+   * A stop began: readiness is 503 from this moment. `graceful`: a stop that may wait
+   * --shutdown-delay (TERM, QUIT, herd stop); a crash loop or Ctrl-C (INT) drains at once.
+   */
+  stopBegan(graceful: boolean): void {
+    this.#phase = 'stopping';
+    this.#delayStop = graceful;
+  }
+
+  /**
+   * --shutdown-delay: workers keep serving (every response Connection: close, so keep-alive
+   * clients reconnect elsewhere) while the balancer takes this host out; then the drain begins.
+   */
+  async shutdownDelay(workers: Iterable<WorkerProcess>): Promise<void> {
+    const ms = this.#config.shutdownDelayMs;
+    if (!this.#delayStop || ms <= 0) return;
+    for (const worker of workers) worker.send({ t: 'closing' });
+    this.#host.log(`stop: not ready any more; serving ${ms / 1000} s more (--shutdown-delay) before draining`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#skipDelay = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#skipDelay = undefined;
+  }
+
+  /** A second stop signal: the user will not wait. */
+  hurry(): void {
+    this.#skipDelay?.();
+  }
+
+  close(): void {
+    this.#healthServer?.close();
+    this.#healthServer?.closeAllConnections(); // a prober's keep-alive connection must not keep herd alive
+  }
+}
