@@ -62,6 +62,8 @@ export interface ServeConfig {
   healthPath: string | null;
   /** --shutdown-delay: ms between readiness turning 503 at a stop and the drain; 0: drain at once. */
   shutdownDelayMs: number;
+  /** systemd socket activation: the listening descriptor passed (LISTEN_FDS), served instead of binding host:port. */
+  listenFd: number | null;
 }
 
 export const ACCESS_LOG_FORMATS = ['combined', 'combined_id', 'json'] as const;

@@ -7,6 +7,7 @@ import {
   parseChoice, parseCount, parseHealthPath, parseListenAddress, parsePort, parseTimeoutSeconds, parseWorkers, type ServeConfig, type StaticConfig,
 } from '../config.ts';
 import { UsageError } from '../errors.ts';
+import { inheritedListenFd, REUSEPORT_CANNOT_ACTIVATE } from '../systemd/socket_activation.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { resolveAppPath } from '../worker/app_loader.ts';
 import { renameSource, resolveOptions, type OptionOrigin, type OptionSources } from '../config/option_sources.ts';
@@ -113,20 +114,21 @@ export function explainServeArgs(argv: string[], sources: OptionSources = {}): {
   }
 }
 
-function serveConfigFrom({ values: v, positionals }: ReturnType<typeof resolveOptions<typeof OPTIONS>>): ServeConfig | 'help' {
+function serveConfigFrom({ values: v, positionals, env }: ReturnType<typeof resolveOptions<typeof OPTIONS>>): ServeConfig | 'help' {
   if (v.help) return 'help';
   if (positionals.length > 1) throw new UsageError(`herd serve takes one APP, not ${positionals.length}: ${positionals.join(' ')}`);
   const app = positionals[0] === undefined ? null : resolveAppPath(positionals[0]);
   const port = v.port === undefined ? DEFAULTS.port : parsePort(v.port); // PORT from the environment is v.port
   const seconds = (value: string | undefined, flag: string, fallbackMs: number) =>
     value === undefined ? fallbackMs : parseTimeoutSeconds(value, flag);
+  const listenFd = inheritedListenFd(env); // systemd socket activation
   const engine = v.engine === undefined ? (app === null ? 'fast' : 'node') : parseChoice(v.engine, ENGINES, '--engine');
   return {
     app,
     host: v.host ?? DEFAULTS.host,
     port,
     workers: parseWorkers(v.workers ?? 'auto'),
-    dispatch: v.dispatch === undefined ? defaultDispatch() : parseChoice(v.dispatch, DISPATCH_MODES, '--dispatch'),
+    dispatch: v.dispatch === undefined ? (listenFd === null ? defaultDispatch() : 'shared') : parseChoice(v.dispatch, DISPATCH_MODES, '--dispatch'),
     handoff: v.handoff === undefined ? 'rr' : parseChoice(v.handoff, HANDOFF_POLICIES, '--handoff'),
     engine,
     graceSeconds: v.grace === undefined ? DEFAULTS.graceSeconds : parseTimeoutSeconds(v.grace, '--grace') / 1000,
@@ -151,7 +153,12 @@ function serveConfigFrom({ values: v, positionals }: ReturnType<typeof resolveOp
     health: v.health === undefined ? null : parseListenAddress(v.health, '--health'),
     healthPath: v['health-path'] === undefined ? null : parseHealthPath(v['health-path']),
     shutdownDelayMs: seconds(v['shutdown-delay'], '--shutdown-delay', 0),
+    listenFd: listenFd !== null && v.dispatch === 'reuseport' ? refuseActivatedReuseport() : listenFd,
   };
+}
+
+function refuseActivatedReuseport(): never {
+  throw new UsageError(REUSEPORT_CANNOT_ACTIVATE);
 }
 
 function logPath(value: string): string {

@@ -56,7 +56,7 @@ export function resolveOptions<T extends OptionTable>(command: string, argv: str
   for (const key of Object.keys(values)) origins.set(key, { from: 'flag' });
   if (positionals.length > 0) origins.set(APP_KEY, { from: 'flag' });
   let file: string | null = null;
-  if (values.help) return { values: parsed.values, positionals, origins, file };
+  if (values.help) return { values: parsed.values, positionals, origins, file, env };
 
   const given = typeof values.config === 'string' ? values.config : env.HERD_CONFIG || undefined;
   file = given !== undefined ? given : findConfigFile(cwd);
@@ -84,7 +84,7 @@ export function resolveOptions<T extends OptionTable>(command: string, argv: str
     if (key === APP_KEY) positionals.push(value as string);
     else values[key] = value;
   }
-  return { values: parsed.values, positionals, origins, file };
+  return { values: parsed.values, positionals, origins, file, env };
 }
 
 /** Where a value came from, for error lines and `herd config`. */

@@ -1,5 +1,6 @@
 // What the world outside one herd sees of its lifecycle: the health listener (--health), the
-// shutdown delay (--shutdown-delay), and later systemd's notifications. The supervisor calls one
+// shutdown delay (--shutdown-delay), and systemd's notifications (READY=1, RELOADING=1, STOPPING=1,
+// STATUS=) when NOTIFY_SOCKET is set. The supervisor calls one
 // method at each moment that matters (started, reload began/ended, stop began, gone); everything a
 // balancer, Kubernetes or systemd needs from those moments is decided here, not in the master loop.
 import type http from 'node:http';
@@ -7,6 +8,8 @@ import type { ServeConfig } from '../config.ts';
 import { openHealthServer } from '../health/health_server.ts';
 import type { ReadinessPhase } from '../health/readiness.ts';
 import type { WorkerProcess } from '../supervisor/worker_process.ts';
+import { monotonicMicros, SystemdNotifier } from '../systemd/notify.ts';
+import { forgetSystemdEnvironment } from '../systemd/socket_activation.ts';
 
 export interface LifecycleHost {
   log(line: string): void;
@@ -22,10 +25,14 @@ export class DeployLifecycle {
   /** Whether this stop waits --shutdown-delay first (not a crash loop, not a Ctrl-C at a terminal). */
   #delayStop = false;
   #skipDelay: (() => void) | undefined;
+  readonly #systemd: SystemdNotifier | null;
 
   constructor(config: ServeConfig, host: LifecycleHost) {
     this.#config = config;
     this.#host = host;
+    this.#systemd = SystemdNotifier.fromEnvironment(process.env, host.log);
+    // The configuration has read LISTEN_FDS already; workers are spawned after this, without them.
+    forgetSystemdEnvironment();
   }
 
   /** Before the first worker starts: /livez answers from now on, /readyz says 'starting'. */
@@ -39,8 +46,28 @@ export class DeployLifecycle {
   }
 
   /** Every first worker is ready. */
-  serving(): void {
-    if (this.#phase === 'starting') this.#phase = 'serving';
+  serving(url: string): void {
+    if (this.#phase !== 'starting') return;
+    this.#phase = 'serving';
+    void this.#systemd?.send({ READY: 1, STATUS: this.#servingStatus(url) });
+  }
+
+  #url = '';
+  #servingStatus(url: string): string {
+    this.#url = url;
+    const n = this.#config.workers;
+    return `serving on ${url} with ${n} worker${n === 1 ? '' : 's'} (dispatch ${this.#config.dispatch})`;
+  }
+
+  /** A rolling reload began (HUP, herd reload, --watch). */
+  reloadBegan(): void {
+    void this.#systemd?.send({ RELOADING: 1, MONOTONIC_USEC: monotonicMicros(), STATUS: 'reloading: replacing workers one at a time' });
+  }
+
+  /** The reload ended (done, or abandoned with the old workers serving on); not called when a stop cut it short. */
+  reloadEnded(abandoned: boolean): void {
+    if (this.#phase === 'stopping') return;
+    void this.#systemd?.send({ READY: 1, STATUS: (abandoned ? 'reload abandoned; ' : '') + this.#servingStatus(this.#url) });
   }
 
   /**
@@ -48,8 +75,11 @@ export class DeployLifecycle {
    * --shutdown-delay (TERM, QUIT, herd stop); a crash loop or Ctrl-C (INT) drains at once.
    */
   stopBegan(graceful: boolean): void {
+    if (this.#phase === 'stopping') return;
     this.#phase = 'stopping';
     this.#delayStop = graceful;
+    const delaying = graceful && this.#config.shutdownDelayMs > 0;
+    void this.#systemd?.send({ STOPPING: 1, STATUS: delaying ? `stopping: not ready; serving ${this.#config.shutdownDelayMs / 1000} s more before draining` : 'stopping: draining workers' });
   }
 
   /**
@@ -69,6 +99,7 @@ export class DeployLifecycle {
       };
     });
     this.#skipDelay = undefined;
+    void this.#systemd?.send({ STATUS: 'stopping: draining workers' });
   }
 
   /** A second stop signal: the user will not wait. */
@@ -76,8 +107,10 @@ export class DeployLifecycle {
     this.#skipDelay?.();
   }
 
-  close(): void {
+  /** At the very end: listeners closed, every notification sent. */
+  async close(): Promise<void> {
     this.#healthServer?.close();
     this.#healthServer?.closeAllConnections(); // a prober's keep-alive connection must not keep herd alive
+    await this.#systemd?.flushed();
   }
 }

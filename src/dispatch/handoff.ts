@@ -10,7 +10,7 @@
 import type { ServeConfig } from '../config.ts';
 import type { WorkerProcess } from '../supervisor/worker_process.ts';
 import type { Dispatch, ListenAddress } from './dispatch.ts';
-import { bindRawHandle, boundPort, listenRaw, type RawConnectionHandle } from './raw_listen_handle.ts';
+import { adoptListeningFd, bindRawHandle, boundAddress, boundPort, listenRaw, type RawConnectionHandle } from './raw_listen_handle.ts';
 import { clientAddressHash } from './client_address.ts';
 
 export async function openHandoff(config: ServeConfig, at: ListenAddress): Promise<Dispatch> {
@@ -79,7 +79,8 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
     }));
   };
 
-  const handle = await bindRawHandle(at.host, at.port);
+  // systemd's socket (LISTEN_FDS) is listening already; listen() again only sets the backlog.
+  const handle = at.fd !== undefined ? adoptListeningFd(at.fd) : await bindRawHandle(at.host, at.port);
   const port = boundPort(handle);
   listenRaw(handle, config.backlog, at.host, port);
   handle.onconnection = (status, connection) => {
@@ -89,7 +90,7 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
 
   return {
     mode: 'handoff',
-    host: at.host,
+    host: at.fd !== undefined ? boundAddress(handle) : at.host,
     port,
     queued: () => waiting.length + [...unanswered.values()].reduce((sum, sent) => sum + sent.length, 0),
     handleForWorker: () => undefined,

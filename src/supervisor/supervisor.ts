@@ -95,7 +95,7 @@ export class Supervisor {
       await this.#teardown();
       throw err;
     }
-    this.#lifecycle.serving();
+    this.#lifecycle.serving(this.url);
     this.#onReady?.(this.url);
     for await (const event of this.#queue) await this.#handle(event);
     unlisten();
@@ -110,6 +110,7 @@ export class Supervisor {
     this.#dispatch = await openDispatch(this.config);
     // Port 0 is resolved by the dispatch; every worker must use the port it found.
     this.config.port = this.#dispatch.port;
+    if (this.config.listenFd !== null) this.config.host = this.#dispatch.host; // systemd's socket, wherever it is bound
     this.#appPorts = new AppPorts(this.config, this.#dispatch);
     this.#control = await openControlServer(this.config.controlPath, (request) => this.#request(request));
     if (this.config.accessLog !== null || this.config.errorLog !== '-') {
@@ -290,6 +291,7 @@ export class Supervisor {
     this.#state = 'reloading';
     this.#reloads++;
     this.#log('reload: starting');
+    this.#lifecycle.reloadBegan();
     if (this.config.dispatch === 'reuseport' && !tcpMigrateReq()) {
       this.#log('reload: with reuseport, connections queued on a closing worker socket are reset; set net.ipv4.tcp_migrate_req=1 (Linux 5.14+) to move them, or use --dispatch shared|handoff');
     }
@@ -319,6 +321,7 @@ export class Supervisor {
     }
     if (this.#state === 'reloading') {
       this.#state = 'running';
+      this.#lifecycle.reloadEnded(abandoned);
       this.#log(abandoned ? 'reload: abandoned; the workers not replaced yet serve on' : 'reload: done');
     }
   }
@@ -356,7 +359,7 @@ export class Supervisor {
     this.#appPorts?.close();
     this.#control?.close();
     this.#metricsServer?.close();
-    this.#lifecycle.close();
+    await this.#lifecycle.close();
     this.#metricsServer?.closeAllConnections(); // a scraper's keep-alive connection must not keep herd alive
     await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {
