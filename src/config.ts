@@ -64,6 +64,8 @@ export interface ServeConfig {
   shutdownDelayMs: number;
   /** systemd socket activation: the listening descriptor passed (LISTEN_FDS), served instead of binding host:port. */
   listenFd: number | null;
+  /** --watch: absolute paths whose changes reload the workers (development); null when off. */
+  watch: string[] | null;
 }
 
 export const ACCESS_LOG_FORMATS = ['combined', 'combined_id', 'json'] as const;

@@ -51,6 +51,8 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --health-path PATH       workers answer PATH on the main port with readiness (200, or 503 once a stop began)
   --shutdown-delay SEC     on TERM, readiness turns 503 at once and herd serves SEC more seconds (responses
                            carry Connection: close) before it drains: time for a balancer to stop routing here
+  --watch[=PATHS]          development: reload the workers when a file changes under PATHS (comma-separated;
+                           bare --watch: the working directory), debounced; node_modules and dotfiles ignored
   --config FILE            serve options from FILE (.json, or .js exporting an object; keys are the flag names);
                            without it herd.config.json or herd.config.js in the working directory, if there
 
@@ -94,6 +96,7 @@ const OPTIONS = {
   health: { type: 'string' },
   'health-path': { type: 'string' },
   'shutdown-delay': { type: 'string' },
+  watch: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -106,7 +109,7 @@ export function parseServeArgs(argv: string[], sources: OptionSources = {}): Ser
 
 /** The configuration and where each option came from (flags > environment > file > defaults). */
 export function explainServeArgs(argv: string[], sources: OptionSources = {}): { config: ServeConfig | 'help'; origins: Map<string, OptionOrigin>; file: string | null } {
-  const resolved = resolveOptions('serve', argv, OPTIONS, sources);
+  const resolved = resolveOptions('serve', argv, OPTIONS, sources, { watch: '.' });
   try {
     return { config: serveConfigFrom(resolved), origins: resolved.origins, file: resolved.file };
   } catch (err) {
@@ -154,7 +157,17 @@ function serveConfigFrom({ values: v, positionals, env }: ReturnType<typeof reso
     healthPath: v['health-path'] === undefined ? null : parseHealthPath(v['health-path']),
     shutdownDelayMs: seconds(v['shutdown-delay'], '--shutdown-delay', 0),
     listenFd: listenFd !== null && v.dispatch === 'reuseport' ? refuseActivatedReuseport() : listenFd,
+    watch: v.watch === undefined ? null : watchPaths(v.watch),
   };
+}
+
+/** --watch PATHS: comma-separated files or directories, each of which must exist. */
+function watchPaths(value: string): string[] {
+  const paths = value.split(',').filter((p) => p !== '').map((p) => path.resolve(p));
+  if (paths.length === 0) throw new UsageError(`--watch needs a path, not '${value}'`);
+  const missing = paths.find((p) => !fs.existsSync(p));
+  if (missing) throw new UsageError(`--watch ${missing}: no such file or directory`);
+  return paths;
 }
 
 function refuseActivatedReuseport(): never {

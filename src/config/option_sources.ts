@@ -46,10 +46,16 @@ export function layeredKeys(table: OptionTable): string[] {
  * the config file (--config FILE, HERD_CONFIG, or herd.config.json / herd.config.js in cwd).
  * The values keep parseArgs's types; `origins` says where each set value came from.
  */
-export function resolveOptions<T extends OptionTable>(command: string, argv: string[], table: T, sources: OptionSources = {}) {
+/**
+ * `optionalValues`: flags whose value may be left out, with the value they then take (bare
+ * `--watch` is `--watch=.`); a value is then only given as --flag=VALUE, so that `--watch app.js`
+ * stays a flag and an APP. In a file, true means the same.
+ */
+export function resolveOptions<T extends OptionTable>(command: string, argv: string[], table: T, sources: OptionSources = {}, optionalValues: Record<string, string> = {}) {
   const env = sources.env ?? process.env;
   const cwd = sources.cwd ?? process.cwd();
-  const parsed = parseCommandLine(command, argv, table);
+  const expanded = argv.map((a) => (a.startsWith('--') && optionalValues[a.slice(2)] !== undefined ? `${a}=${optionalValues[a.slice(2)]}` : a));
+  const parsed = parseCommandLine(command, expanded, table);
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const positionals = [...parsed.positionals];
   const origins = new Map<string, OptionOrigin>();
@@ -77,7 +83,8 @@ export function resolveOptions<T extends OptionTable>(command: string, argv: str
       value = type === 'boolean' ? envBoolean(fromEnv, name) : fromEnv;
       origins.set(key, { from: 'env', name });
     } else if (fromFile.values && key in fromFile.values) {
-      value = fileValue(fromFile.values[key], type, `${file}: "${key}"`);
+      const raw = fromFile.values[key];
+      value = raw === true && optionalValues[key] !== undefined ? optionalValues[key] : fileValue(raw, type, `${file}: "${key}"`);
       if (value === undefined) continue;
       origins.set(key, { from: 'file', file: file! });
     } else continue;

@@ -1,20 +1,26 @@
 // What the world outside one herd sees of its lifecycle: the health listener (--health), the
 // shutdown delay (--shutdown-delay), and systemd's notifications (READY=1, RELOADING=1, STOPPING=1,
-// STATUS=) when NOTIFY_SOCKET is set. The supervisor calls one
+// STATUS=) when NOTIFY_SOCKET is set; and --watch, which asks for reloads. The supervisor calls one
 // method at each moment that matters (started, reload began/ended, stop began, gone); everything a
 // balancer, Kubernetes or systemd needs from those moments is decided here, not in the master loop.
 import type http from 'node:http';
+import path from 'node:path';
 import type { ServeConfig } from '../config.ts';
 import { openHealthServer } from '../health/health_server.ts';
 import type { ReadinessPhase } from '../health/readiness.ts';
 import type { WorkerProcess } from '../supervisor/worker_process.ts';
 import { monotonicMicros, SystemdNotifier } from '../systemd/notify.ts';
 import { forgetSystemdEnvironment } from '../systemd/socket_activation.ts';
+import { TreeWatcher } from '../watch/tree_watcher.ts';
 
 export interface LifecycleHost {
   log(line: string): void;
   /** Workers in a slot that are ready for connections, right now. */
   readyWorkers(): number;
+  /** Starts a rolling reload, as HUP does (--watch). */
+  reload(): void;
+  /** Files herd itself writes (logs, pid file, sockets): never a reason to reload. */
+  ownFiles(): string[];
 }
 
 export class DeployLifecycle {
@@ -26,6 +32,10 @@ export class DeployLifecycle {
   #delayStop = false;
   #skipDelay: (() => void) | undefined;
   readonly #systemd: SystemdNotifier | null;
+  #watcher: TreeWatcher | undefined;
+  #reloading = false;
+  /** A file changed while a reload ran: the workers it started may have loaded the old file. */
+  #changedDuringReload = false;
 
   constructor(config: ServeConfig, host: LifecycleHost) {
     this.#config = config;
@@ -50,6 +60,22 @@ export class DeployLifecycle {
     if (this.#phase !== 'starting') return;
     this.#phase = 'serving';
     void this.#systemd?.send({ READY: 1, STATUS: this.#servingStatus(url) });
+    if (this.#config.watch) this.#watch(this.#config.watch);
+  }
+
+  #watch(paths: string[]): void {
+    const shown = paths.map((p) => path.relative(process.cwd(), p) || '.').join(', ');
+    this.#watcher = new TreeWatcher(paths, (files) => {
+      if (this.#phase !== 'serving') return;
+      const first = path.relative(process.cwd(), files[0]) || files[0];
+      if (this.#reloading) {
+        this.#changedDuringReload = true;
+        return;
+      }
+      this.#host.log(`watch: ${files.length === 1 ? first : `${files.length} files (${first}, ...)`} changed; reloading`);
+      this.#host.reload();
+    }, { ignoreFiles: this.#host.ownFiles() });
+    this.#host.log(`watch: reloading on changes under ${shown} (${this.#watcher.directories} director${this.#watcher.directories === 1 ? 'y' : 'ies'}; node_modules and dotfiles ignored)`);
   }
 
   #url = '';
@@ -61,12 +87,19 @@ export class DeployLifecycle {
 
   /** A rolling reload began (HUP, herd reload, --watch). */
   reloadBegan(): void {
+    this.#reloading = true;
     void this.#systemd?.send({ RELOADING: 1, MONOTONIC_USEC: monotonicMicros(), STATUS: 'reloading: replacing workers one at a time' });
   }
 
   /** The reload ended (done, or abandoned with the old workers serving on); not called when a stop cut it short. */
   reloadEnded(abandoned: boolean): void {
+    this.#reloading = false;
     if (this.#phase === 'stopping') return;
+    if (this.#changedDuringReload) {
+      this.#changedDuringReload = false;
+      this.#host.log('watch: files changed during the reload; reloading again');
+      queueMicrotask(() => this.#host.reload());
+    }
     void this.#systemd?.send({ READY: 1, STATUS: (abandoned ? 'reload abandoned; ' : '') + this.#servingStatus(this.#url) });
   }
 
@@ -78,6 +111,7 @@ export class DeployLifecycle {
     if (this.#phase === 'stopping') return;
     this.#phase = 'stopping';
     this.#delayStop = graceful;
+    this.#watcher?.close();
     const delaying = graceful && this.#config.shutdownDelayMs > 0;
     void this.#systemd?.send({ STOPPING: 1, STATUS: delaying ? `stopping: not ready; serving ${this.#config.shutdownDelayMs / 1000} s more before draining` : 'stopping: draining workers' });
   }
@@ -109,6 +143,7 @@ export class DeployLifecycle {
 
   /** At the very end: listeners closed, every notification sent. */
   async close(): Promise<void> {
+    this.#watcher?.close();
     this.#healthServer?.close();
     this.#healthServer?.closeAllConnections(); // a prober's keep-alive connection must not keep herd alive
     await this.#systemd?.flushed();

@@ -77,7 +77,12 @@ export class Supervisor {
     this.#log = events.log ?? ((line) => this.#errorLog(line));
     this.#onReady = events.onReady;
     this.#metrics = config.metrics ? new HerdMetrics() : null;
-    this.#lifecycle = new DeployLifecycle(config, { log: (line) => this.#log(line), readyWorkers: () => this.#live().filter((w) => w.state === 'ready').length });
+    this.#lifecycle = new DeployLifecycle(config, {
+      log: (line) => this.#log(line),
+      readyWorkers: () => this.#live().filter((w) => w.state === 'ready').length,
+      reload: () => this.#queue.push({ type: 'signal', signal: 'SIGHUP' }),
+      ownFiles: () => [config.accessLog, config.errorLog, config.pidFile, config.controlPath, this.#logSocket].filter((f): f is string => f !== null && f !== '-'),
+    });
   }
 
   get url(): string {
