@@ -3,7 +3,7 @@
 // from the environment and from a file with no other change: a file or environment value is turned
 // into the same string (or boolean) the flag would give and goes through the same parser.
 import type { ParseArgsConfig } from 'node:util';
-import { UsageError } from '../errors.ts';
+import { HerdError, UsageError } from '../errors.ts';
 import { parseCommandLine } from '../cli/arguments.ts';
 import { findConfigFile, readConfigFile } from './config_file.ts';
 
@@ -112,6 +112,11 @@ export function describeOrigin(key: string, origin: OptionOrigin | undefined): s
  * file it names that instead (`HERD_GRACE must be ...`, `/etc/herd.json: "grace" must be ...`).
  */
 export function renameSource(err: unknown, origins: Map<string, OptionOrigin>): unknown {
+  // APP's own checks (not found, a directory) say `APP x ...`: name where x was set.
+  const app = origins.get(APP_KEY);
+  if (err instanceof HerdError && err.message.startsWith('APP ') && app && app.from !== 'flag') {
+    return new HerdError(`${app.from === 'env' ? app.name : `${app.file}: "app"`}: ${err.message}`, err.code, err.exitCode);
+  }
   if (!(err instanceof UsageError)) return err;
   const m = /^--([a-z0-9-]+)/.exec(err.message);
   const origin = m ? origins.get(m[1]) : undefined;

@@ -92,6 +92,10 @@ test('bad values name the file and the key, or the variable, in one line', (t) =
   fails([], { HERD_STATIC_PREFIX: '/assets' }, /^HERD_STATIC_PREFIX needs --static DIR/);
   fails(['--config', path.join(dir, 'missing.json')], {}, /missing\.json: no such file/);
   fails(['--config', path.join(dir, 'herd.yaml')], {}, /must end in \.json, \.js/);
+  fs.writeFileSync(file, JSON.stringify({ app: 'missing.js' }));
+  assert.throws(() => parseServeArgs([], { env: {}, cwd: dir }), /herd\.config\.json: "app": APP missing\.js not found/);
+  fs.rmSync(file);
+  assert.throws(() => parseServeArgs([], { env: { HERD_APP: 'gone.js' }, cwd: dir }), /HerdError: HERD_APP: APP gone\.js not found/);
   // An empty variable is unset, as PORT= is for every Node host.
   assert.equal(parse([], { PORT: '', HERD_GRACE: '' }, dir).port, 8080);
 });
