@@ -27,6 +27,8 @@ export interface ServeConfig {
   graceSeconds: number;
   /** A worker not ready this long after it was spawned is killed (0: wait forever). */
   startTimeoutMs: number;
+  /** A worker that has not answered its heartbeat for this long is killed and replaced (0: never). */
+  unresponsiveTimeoutMs: number;
   /** A request whose response has not finished within this many ms gets 503 and its connection closed. */
   requestTimeoutMs: number;
   /** Time allowed for the request head to arrive (slowloris bound). */
@@ -66,6 +68,28 @@ export interface ServeConfig {
   listenFd: number | null;
   /** --watch: absolute paths whose changes reload the workers (development); null when off. */
   watch: string[] | null;
+  /** --tls-cert/--tls-key (with --tls-ca, --tls-min-version): HTTPS on the main port; null: cleartext. */
+  tls: TlsConfig | null;
+  /** --http2: HTTP/2 offered by ALPN beside HTTP/1.1 (node engine, with TLS). */
+  http2: boolean;
+  /** --redirect-http PORT: a cleartext listener answering 308 to the https URL; null when off. */
+  redirectHttp: number | null;
+  /** --proxy-protocol: every connection starts with a PROXY v1 or v2 header, whose client address is used. */
+  proxyProtocol: boolean;
+  /** --trust-proxy CIDR,...: X-Forwarded-For from these addresses is the logged client address. */
+  trustProxy: string[];
+}
+
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
+
+/** Files, read by each worker when it starts (so a reload's new workers read them again). */
+export interface TlsConfig {
+  cert: string;
+  key: string;
+  /** Intermediate certificates sent after the leaf; null: none. */
+  ca: string | null;
+  minVersion: TlsVersion;
 }
 
 export const ACCESS_LOG_FORMATS = ['combined', 'combined_id', 'json'] as const;
@@ -86,6 +110,7 @@ export const DEFAULTS = {
   port: 8080,
   graceSeconds: 30,
   startTimeoutMs: 30_000,
+  unresponsiveTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,

@@ -12,6 +12,8 @@ import { formatDuration } from '../lab/progress.ts';
 import { plannedSeconds } from '../lab/matrix.ts';
 import { LOAD_MODES, type LabSettings, type LoadMode } from '../lab/results.ts';
 import { straceAvailable } from '../lab/syscall_trace.ts';
+import { herdPlannedSeconds } from '../lab/herd/experiment.ts';
+import { HERD_LOADS, HERD_SERVERS, type HerdLoad, type HerdServer, type HerdSettings } from '../lab/herd/herd_results.ts';
 import { parseCommandLine } from './arguments.ts';
 
 /** The seed's columns (experiment 7). */
@@ -31,6 +33,17 @@ results.json, results.md and report.html into --out.
   --duration SEC       seconds of load per cell (default: 5)
   --mode MODE          close | keep-alive | both (default: both)
   --trace              also count accept calls and EAGAIN accepts per connection with strace
+  --experiment NAME    matrix (the default), herd (the thundering herd alone), or all (both, one report)
+
+The herd experiment (--experiment herd|all): every server at every worker count under two loads,
+wake-ups per connection counted by the kernel (perf as root, strace otherwise), CPU and latency;
+the seed's C demonstrations (needs cc); the threads model against the process pool.
+  --servers LIST       ${HERD_SERVERS.join(',')} (default: all)
+  --workers LIST       here the worker counts of every server (default: 1,2,4,8,16)
+  --loads LIST         sequential,burst (default: both)
+  --connections N      sequential connections per run (default: 150)
+  --bursts N           bursts of 100 simultaneous connects per run (default: 3)
+  --quick              here: workers 1,4, 40 sequential connections, 1 burst, 1 threads round
   --quick              about a minute: serial, single and pool (2 workers, fast engine) and nginx
                        at 1, 10 and 100 clients, 1 s each, close mode (explicit options still win)
   --host HOST          address the servers listen on (default: 127.0.0.1)
@@ -50,6 +63,10 @@ const QUICK = {
   duration: '1',
   mode: 'close',
 };
+
+const HERD_DEFAULT = { workers: '1,2,4,8,16', connections: '150', bursts: '3', threadsWorkers: [2, 4], threadsRounds: 2, threadsSeconds: 2 };
+const HERD_QUICK = { workers: '1,4', connections: '40', bursts: '1', threadsWorkers: [2], threadsRounds: 1, threadsSeconds: 1 };
+const BURST_SIZE = 100;
 
 const DEFAULT = {
   models: MODEL_KINDS.join(','),
@@ -92,6 +109,11 @@ export async function run(argv: string[]): Promise<number> {
       duration: { type: 'string' },
       mode: { type: 'string' },
       trace: { type: 'boolean', default: false },
+      experiment: { type: 'string', default: 'matrix' },
+      servers: { type: 'string' },
+      loads: { type: 'string' },
+      connections: { type: 'string' },
+      bursts: { type: 'string' },
       quick: { type: 'boolean', default: false },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string' },
@@ -104,7 +126,23 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const experiment = parseChoice(values.experiment, ['matrix', 'herd', 'all'] as const, '--experiment');
   const base = values.quick ? QUICK : DEFAULT;
+  const herdBase = values.quick ? HERD_QUICK : HERD_DEFAULT;
+  let herd: HerdSettings | undefined;
+  if (experiment !== 'matrix') {
+    herd = {
+      workers: counts(experiment === 'herd' ? (values.workers ?? herdBase.workers) : herdBase.workers, '--workers', 64),
+      servers: choices(values.servers ?? HERD_SERVERS.join(','), HERD_SERVERS, '--servers') as HerdServer[],
+      loads: choices(values.loads ?? HERD_LOADS.join(','), HERD_LOADS, '--loads') as HerdLoad[],
+      sequentialConnections: parseCount(values.connections ?? herdBase.connections, '--connections', 1),
+      bursts: parseCount(values.bursts ?? herdBase.bursts, '--bursts', 1),
+      burstSize: BURST_SIZE,
+      threadsWorkers: herdBase.threadsWorkers,
+      threadsRounds: herdBase.threadsRounds,
+      threadsSeconds: herdBase.threadsSeconds,
+    };
+  }
   const models = choices(values.models ?? base.models, MODEL_KINDS, '--models') as ModelKind[];
   const peersValue = values.peers ?? base.peers;
   const peers = peersValue === 'none' ? [] : (choices(peersValue, PEER_KINDS, '--peers') as PeerKind[]);
@@ -121,8 +159,8 @@ export async function run(argv: string[]): Promise<number> {
   const notes: string[] = [];
   const selected = peers.filter((p) => p !== 'nginx' || findNginx() !== null);
   if (selected.length < peers.length) notes.push('nginx: skipped, not installed (apt-get install nginx-light to add it)');
-  const lineup = expandModels({ models, peers: selected, workers, engines, dispatch });
-  if (lineup.length === 0) throw new UsageError('nothing to run: --models and --peers select no server');
+  const lineup = experiment === 'herd' ? [] : expandModels({ models, peers: selected, workers, engines, dispatch });
+  if (lineup.length === 0 && experiment !== 'herd') throw new UsageError('nothing to run: --models and --peers select no server');
 
   const host = values.host;
   let port: number;
@@ -136,7 +174,8 @@ export async function run(argv: string[]): Promise<number> {
   const outDir = path.resolve(values.out);
   const cells = lineup.length * modes.length * concurrency.length;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  console.log(`herd lab: ${plural(lineup.length, 'server')} × ${plural(modes.length, 'mode')} × ${plural(concurrency.length, 'concurrency level')} = ${plural(cells, 'cell')}, about ${formatDuration(plannedSeconds(lineup.length, settings))}`);
+  if (lineup.length > 0) console.log(`herd lab: ${plural(lineup.length, 'server')} × ${plural(modes.length, 'mode')} × ${plural(concurrency.length, 'concurrency level')} = ${plural(cells, 'cell')}, about ${formatDuration(plannedSeconds(lineup.length, settings))}`);
+  if (herd) console.log(`herd lab: the herd experiment, ${plural(herd.servers.length, 'server')} × ${plural(herd.workers.length, 'worker count')} × ${plural(herd.loads.length, 'load')}, then the demonstrations and threads against processes, about ${formatDuration(herdPlannedSeconds(herd))}`);
   for (const note of notes) console.log(`herd lab: ${note}`);
 
   // Ctrl-C: stop the load and every server, then write what finished.
@@ -151,13 +190,13 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('exit', killAllGroupsNow);
   try {
-    const results = await runLab({ models: lineup, settings, notes, outDir, command: `herd lab ${argv.join(' ')}`.trim() }, abort.signal);
+    const results = await runLab({ models: lineup, settings, notes, outDir, command: `herd lab ${argv.join(' ')}`.trim(), herd }, abort.signal);
     console.log('');
-    for (const f of results.summary) {
+    for (const f of [...results.summary, ...(results.herd?.summary ?? [])]) {
       console.log(`- ${f.thisRun} [${f.agrees === null ? 'cannot tell' : f.agrees ? 'agrees with the seed' : 'differs from the seed'}]`);
     }
     console.log('');
-    for (const note of results.notes) console.log(`note: ${note}`);
+    for (const note of [...results.notes, ...(results.herd?.notes ?? [])]) console.log(`note: ${note}`);
     const shown = path.relative(process.cwd(), outDir);
     const dir = shown === '' ? '.' : shown.startsWith('..') ? outDir : shown;
     console.log(`herd lab: wrote ${OUTPUT_FILES.map((f) => path.join(dir, f)).join(', ')}`);

@@ -11,6 +11,9 @@ import { inheritedListenFd, REUSEPORT_CANNOT_ACTIVATE } from '../systemd/socket_
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { resolveAppPath } from '../worker/app_loader.ts';
 import { renameSource, resolveOptions, type OptionOrigin, type OptionSources } from '../config/option_sources.ts';
+import { readTlsCredentials, tlsConfigFromFlags } from '../transport/tls_credentials.ts';
+import { checkTransportFlags } from '../transport/transport_flags.ts';
+import { parseTrustProxy } from '../transport/trusted_proxies.ts';
 
 const HELP = `usage: herd serve [APP] [options]
 
@@ -26,6 +29,7 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --engine fast|node       HTTP engine (default: fast for the built-in app, node for an APP)
   --grace SECONDS          time a draining worker gets before it is killed (default ${DEFAULTS.graceSeconds})
   --start-timeout SEC      a worker not ready this long after its start is killed (default ${DEFAULTS.startTimeoutMs / 1000}; 0: no limit)
+  --unresponsive-timeout SEC  a worker that stops answering its heartbeat is replaced after this long (default ${DEFAULTS.unresponsiveTimeoutMs / 1000}; 0: never)
   --request-timeout SEC    a response whose head is not sent in time gets 503 (default ${DEFAULTS.requestTimeoutMs / 1000}; 0: off)
   --idle-timeout SEC       a response that moves no bytes for SEC is cut (default ${DEFAULTS.idleTimeoutMs / 1000}; 0: off)
   --body-timeout SEC       a request body with no bytes for SEC gets 408 (default ${DEFAULTS.bodyTimeoutMs / 1000}; 0: off)
@@ -59,6 +63,14 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
 Every option can also be set in the environment: HERD_ and its name (HERD_ACCESS_LOG=-, HERD_REQUEST_ID=1),
 PORT, HOST and WEB_CONCURRENCY for --port, --host and --workers. Flags win over the environment, which wins
 over the file. herd config [options] prints the effective configuration and where each value came from.
+  --tls-cert FILE          serve HTTPS with this certificate (PEM; re-read by each new worker, so HUP swaps it)
+  --tls-key FILE           the certificate's private key (PEM, unencrypted)
+  --tls-ca FILE            intermediate certificates sent after the certificate (PEM)
+  --tls-min-version V      TLSv1.2 or TLSv1.3 (default TLSv1.2)
+  --http2                  offer HTTP/2 by ALPN beside HTTP/1.1 (needs TLS and --engine node)
+  --redirect-http PORT     a cleartext listener on PORT answering 308 to the https URL (needs TLS)
+  --proxy-protocol         every connection starts with a PROXY v1/v2 header (HAProxy, an L4 balancer); its client address is used
+  --trust-proxy CIDR,...   X-Forwarded-For from these addresses is the logged client address (nginx's real_ip)
 
 signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs.`;
 
@@ -71,6 +83,7 @@ const OPTIONS = {
   engine: { type: 'string' },
   grace: { type: 'string' },
   'start-timeout': { type: 'string' },
+  'unresponsive-timeout': { type: 'string' },
   'request-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'body-timeout': { type: 'string' },
@@ -97,6 +110,14 @@ const OPTIONS = {
   'health-path': { type: 'string' },
   'shutdown-delay': { type: 'string' },
   watch: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-min-version': { type: 'string' },
+  http2: { type: 'boolean' },
+  'redirect-http': { type: 'string' },
+  'proxy-protocol': { type: 'boolean' },
+  'trust-proxy': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -126,7 +147,7 @@ function serveConfigFrom({ values: v, positionals, env }: ReturnType<typeof reso
     value === undefined ? fallbackMs : parseTimeoutSeconds(value, flag);
   const listenFd = inheritedListenFd(env); // systemd socket activation
   const engine = v.engine === undefined ? (app === null ? 'fast' : 'node') : parseChoice(v.engine, ENGINES, '--engine');
-  return {
+  const config: ServeConfig = {
     app,
     host: v.host ?? DEFAULTS.host,
     port,
@@ -136,6 +157,7 @@ function serveConfigFrom({ values: v, positionals, env }: ReturnType<typeof reso
     engine,
     graceSeconds: v.grace === undefined ? DEFAULTS.graceSeconds : parseTimeoutSeconds(v.grace, '--grace') / 1000,
     startTimeoutMs: seconds(v['start-timeout'], '--start-timeout', DEFAULTS.startTimeoutMs),
+    unresponsiveTimeoutMs: seconds(v['unresponsive-timeout'], '--unresponsive-timeout', DEFAULTS.unresponsiveTimeoutMs),
     requestTimeoutMs: seconds(v['request-timeout'], '--request-timeout', DEFAULTS.requestTimeoutMs),
     headersTimeoutMs: seconds(v['headers-timeout'], '--headers-timeout', DEFAULTS.headersTimeoutMs),
     keepAliveTimeoutMs: seconds(v['keep-alive-timeout'], '--keep-alive-timeout', DEFAULTS.keepAliveTimeoutMs),
@@ -158,7 +180,14 @@ function serveConfigFrom({ values: v, positionals, env }: ReturnType<typeof reso
     shutdownDelayMs: seconds(v['shutdown-delay'], '--shutdown-delay', 0),
     listenFd: listenFd !== null && v.dispatch === 'reuseport' ? refuseActivatedReuseport() : listenFd,
     watch: v.watch === undefined ? null : watchPaths(v.watch),
+    tls: tlsConfigFromFlags(v),
+    http2: v.http2 ?? false,
+    redirectHttp: v['redirect-http'] === undefined ? null : parsePort(v['redirect-http'], '--redirect-http'),
+    proxyProtocol: v['proxy-protocol'] ?? false,
+    trustProxy: v['trust-proxy'] === undefined ? [] : parseTrustProxy(v['trust-proxy']),
   };
+  checkTransportFlags(config);
+  return config;
 }
 
 /** --watch PATHS: comma-separated files or directories, each of which must exist. */
@@ -203,6 +232,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  // A certificate that cannot serve is one line and exit 1 now, not a worker that dies at start.
+  if (config.tls) readTlsCredentials(config.tls);
   const supervisor = new Supervisor(config, {
     onReady: (url) => {
       const files = config.static ? `files of ${shortPath(config.static.root)}${config.static.prefix ? ` under ${config.static.prefix}` : ''}` : null;

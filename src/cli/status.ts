@@ -27,7 +27,8 @@ export function formatStatus(s: Status): string {
   ]);
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
-  return [head, line(columns), ...rows.map(line)].join('\n');
+  const abandoned = s.lastReload?.outcome === 'abandoned' ? [`last reload abandoned: ${s.lastReload.reason ?? 'a new worker did not start'}; the old workers serve on`] : [];
+  return [head, ...abandoned, line(columns), ...rows.map(line)].join('\n');
 }
 
 export function duration(sec: number): string {

@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { ServeConfig } from '../config.ts';
 import { openHealthServer } from '../health/health_server.ts';
 import type { ReadinessPhase } from '../health/readiness.ts';
-import type { WorkerProcess } from '../supervisor/worker_process.ts';
+import type { SupervisorMessage } from '../supervisor/messages.ts';
+import type { CycleEvent } from '../supervisor/pool_cycle.ts';
+import { SIGNAL_MEANINGS } from '../supervisor/signals.ts';
 import { monotonicMicros, SystemdNotifier } from '../systemd/notify.ts';
 import { forgetSystemdEnvironment } from '../systemd/socket_activation.ts';
 import { TreeWatcher } from '../watch/tree_watcher.ts';
@@ -17,10 +19,12 @@ export interface LifecycleHost {
   log(line: string): void;
   /** Workers in a slot that are ready for connections, right now. */
   readyWorkers(): number;
-  /** Starts a rolling reload, as HUP does (--watch). */
+  /** Starts a rolling reload, as HUP does (--watch); during one, the pool runs another after it. */
   reload(): void;
   /** Files herd itself writes (logs, pid file, sockets): never a reason to reload. */
   ownFiles(): string[];
+  /** Every worker process alive, to be told a stop began. */
+  workers(): Iterable<{ send(message: SupervisorMessage): boolean }>;
 }
 
 export class DeployLifecycle {
@@ -28,14 +32,10 @@ export class DeployLifecycle {
   readonly #host: LifecycleHost;
   #phase: ReadinessPhase = 'starting';
   #healthServer: http.Server | undefined;
-  /** Whether this stop waits --shutdown-delay first (not a crash loop, not a Ctrl-C at a terminal). */
-  #delayStop = false;
-  #skipDelay: (() => void) | undefined;
+  /** --shutdown-delay is running: ends it early (a second stop signal). */
+  #endDelay: (() => void) | undefined;
   readonly #systemd: SystemdNotifier | null;
   #watcher: TreeWatcher | undefined;
-  #reloading = false;
-  /** A file changed while a reload ran: the workers it started may have loaded the old file. */
-  #changedDuringReload = false;
 
   constructor(config: ServeConfig, host: LifecycleHost) {
     this.#config = config;
@@ -68,10 +68,6 @@ export class DeployLifecycle {
     this.#watcher = new TreeWatcher(paths, (files) => {
       if (this.#phase !== 'serving') return;
       const first = path.relative(process.cwd(), files[0]) || files[0];
-      if (this.#reloading) {
-        this.#changedDuringReload = true;
-        return;
-      }
       this.#host.log(`watch: ${files.length === 1 ? first : `${files.length} files (${first}, ...)`} changed; reloading`);
       this.#host.reload();
     }, { ignoreFiles: this.#host.ownFiles() });
@@ -87,58 +83,53 @@ export class DeployLifecycle {
 
   /** A rolling reload began (HUP, herd reload, --watch). */
   reloadBegan(): void {
-    this.#reloading = true;
     void this.#systemd?.send({ RELOADING: 1, MONOTONIC_USEC: monotonicMicros(), STATUS: 'reloading: replacing workers one at a time' });
   }
 
   /** The reload ended (done, or abandoned with the old workers serving on); not called when a stop cut it short. */
   reloadEnded(abandoned: boolean): void {
-    this.#reloading = false;
     if (this.#phase === 'stopping') return;
-    if (this.#changedDuringReload) {
-      this.#changedDuringReload = false;
-      this.#host.log('watch: files changed during the reload; reloading again');
-      queueMicrotask(() => this.#host.reload());
-    }
     void this.#systemd?.send({ READY: 1, STATUS: (abandoned ? 'reload abandoned; ' : '') + this.#servingStatus(this.#url) });
   }
 
-  /**
-   * A stop began: readiness is 503 from this moment. `graceful`: a stop that may wait
-   * --shutdown-delay (TERM, QUIT, herd stop); a crash loop or Ctrl-C (INT) drains at once.
-   */
-  stopBegan(graceful: boolean): void {
+  /** A stop began (the cycle's own, or one this class delayed): readiness is 503 from this moment. */
+  stopBegan(delaying = false): void {
     if (this.#phase === 'stopping') return;
     this.#phase = 'stopping';
-    this.#delayStop = graceful;
     this.#watcher?.close();
-    const delaying = graceful && this.#config.shutdownDelayMs > 0;
     void this.#systemd?.send({ STOPPING: 1, STATUS: delaying ? `stopping: not ready; serving ${this.#config.shutdownDelayMs / 1000} s more before draining` : 'stopping: draining workers' });
   }
 
   /**
-   * --shutdown-delay: workers keep serving (every response Connection: close, so keep-alive
-   * clients reconnect elsewhere) while the balancer takes this host out; then the drain begins.
+   * --shutdown-delay, in front of the pool's stop: a stop signal (TERM, QUIT) or `herd stop` turns
+   * readiness 503 at once and is held for the delay, while the workers keep serving with every
+   * response `Connection: close` (keep-alive clients reconnect elsewhere); then `over` hands the
+   * stop to the pool, which drains. A second stop signal ends the delay early. Ctrl-C (INT, at a
+   * terminal: no balancer to wait for) and a stop with no delay are not held. True: held.
    */
-  async shutdownDelay(workers: Iterable<WorkerProcess>): Promise<void> {
+  delaysStop(event: { type: string }, over: () => void): boolean {
+    const e = event as CycleEvent;
+    const stop = (e.type === 'signal' && SIGNAL_MEANINGS[e.signal] === 'stop') || (e.type === 'command' && e.command === 'stop');
+    if (!stop) return false;
+    if (this.#endDelay) {
+      if (e.type === 'command') e.reply({ ok: true, message: 'already stopping' });
+      else this.#endDelay();
+      return true;
+    }
     const ms = this.#config.shutdownDelayMs;
-    if (!this.#delayStop || ms <= 0) return;
-    for (const worker of workers) worker.send({ t: 'closing' });
+    if (this.#phase === 'stopping' || ms <= 0 || (e.type === 'signal' && e.signal === 'SIGINT')) return false;
+    this.stopBegan(true);
+    for (const worker of this.#host.workers()) worker.send({ t: 'closing' });
     this.#host.log(`stop: not ready any more; serving ${ms / 1000} s more (--shutdown-delay) before draining`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#skipDelay = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.#skipDelay = undefined;
-    void this.#systemd?.send({ STATUS: 'stopping: draining workers' });
-  }
-
-  /** A second stop signal: the user will not wait. */
-  hurry(): void {
-    this.#skipDelay?.();
+    const timer = setTimeout(() => this.#endDelay?.(), ms);
+    this.#endDelay = () => {
+      clearTimeout(timer);
+      this.#endDelay = undefined;
+      void this.#systemd?.send({ STATUS: 'stopping: draining workers' });
+      over();
+    };
+    if (e.type === 'command') e.reply({ ok: true, message: `graceful stop started: not ready; draining in ${ms / 1000} s (--shutdown-delay)` });
+    return true;
   }
 
   /** At the very end: listeners closed, every notification sent. */

@@ -4,7 +4,7 @@
 // The supervisor must never poll that socket itself (a listening net.Server in the supervisor
 // would accept connections nobody answers), yet it must keep it to hand to respawned workers.
 // So it holds a bound, not-yet-listening raw handle, as node's cluster does; workers call
-// listen() on their copy.
+// listen() on their copy (reuseport.ts's listenOnSocket: the worker side is the same call).
 import type { Dispatch, ListenAddress } from './dispatch.ts';
 import { probeFreePort } from './port_probe.ts';
 import { adoptListeningFd, bindRawHandle, boundAddress, boundPort } from './raw_listen_handle.ts';
@@ -13,7 +13,7 @@ export async function openShared(at: ListenAddress): Promise<Dispatch> {
   if (at.fd !== undefined) {
     // systemd's socket: bound and listening already; the workers poll it, as they would herd's.
     const inherited = adoptListeningFd(at.fd);
-    return { mode: 'shared', host: boundAddress(inherited), port: boundPort(inherited), handleForWorker: () => inherited, add() {}, remove() {}, close: () => inherited.close() };
+    return { mode: 'shared', host: boundAddress(inherited), port: boundPort(inherited), shareFor: () => ({ mode: 'shared', handle: inherited }), add() {}, remove() {}, gone() {}, close: () => inherited.close() };
   }
   const { host } = at;
   // The raw handle binds with SO_REUSEADDR and does not listen, so binding succeeds even where a
@@ -24,9 +24,10 @@ export async function openShared(at: ListenAddress): Promise<Dispatch> {
     mode: 'shared',
     host,
     port: boundPort(handle),
-    handleForWorker: () => handle,
+    shareFor: () => ({ mode: 'shared', handle }),
     add() {},
     remove() {},
+    gone() {},
     close: () => handle.close(),
   };
 }

@@ -380,9 +380,16 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     if (limit > 0 && now - this.waitingSince >= limit) this.closeGracefully(false);
   }
 
-  /** Graceful stop: close now when idle, else after the request in progress. */
+  /**
+   * Graceful stop: close now when idle, else after the request in progress. A connection that has
+   * not sent its first request yet is not idle: it was accepted just before the drain and its
+   * request is on its way (or unread in the socket). Closing it would fail that request (a reset
+   * under connection-per-request load); it is answered with `Connection: close` instead, and one
+   * that never sends is closed by the head timeout.
+   */
   drain(): void {
     if (this.closed || this.closingSince !== 0) return;
+    if (!this.servedAny && this.queue.length === 0 && this.parser.isIdle()) return;
     if (this.queue.length === 0 && this.parser.isIdle()) {
       this.closeGracefully(false);
       return;

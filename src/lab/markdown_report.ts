@@ -1,5 +1,6 @@
 // results.md: the seed's tables (pages/min, a row per model, a column per concurrency), then one
 // table per probe, then what the run says about the seed's conclusions.
+import { renderHerdMarkdown } from './herd/herd_report.ts';
 import { KIND_DESCRIPTIONS } from './models.ts';
 import type { LabResults } from './results.ts';
 import { allTables, MODE_TITLES, type Table } from './tables.ts';
@@ -25,6 +26,12 @@ export function renderMarkdown(results: LabResults): string {
   out.push(`- Command: \`${results.command}\``);
   out.push(`- Date: ${results.startedAt} to ${results.finishedAt}${results.complete ? '' : ' (interrupted: only the cells that finished)'}`);
   out.push(`- Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, somaxconn ${m.somaxconn ?? '?'}`);
+  if (results.models.length === 0) {
+    // --experiment herd: the herd section is the whole report.
+    out.push('');
+    if (results.herd) out.push(...renderHerdMarkdown(results.herd));
+    return out.join('\n');
+  }
   out.push(`- Each cell: \`herd bench\` for ${s.durationSec} s on http://${s.host}:${s.port}/ (load generator and server share the machine's cores); server CPU is utime+stime of its whole process tree from /proc.`);
   out.push('');
   out.push('| model | what |', '|---|---|');
@@ -43,6 +50,7 @@ export function renderMarkdown(results: LabResults): string {
     }
     out.push(`### ${table.title}: ${MODE_TITLES[table.mode]}`, '', markdownTable(table), '');
   }
+  if (results.herd) out.push(...renderHerdMarkdown(results.herd));
   if (results.notes.length > 0) {
     out.push('## Notes', '');
     for (const note of results.notes) out.push(`- ${note}`);

@@ -6,7 +6,10 @@ export const MODEL_KINDS = ['serial', 'single', 'pool'] as const;
 export const PEER_KINDS = ['cluster-rr', 'cluster-none', 'nginx'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 export type PeerKind = (typeof PEER_KINDS)[number];
-export type ServerKind = ModelKind | PeerKind;
+/** Only the herd experiment runs these (the default matrix is unchanged by them). */
+export const EXPERIMENT_KINDS = ['nginx-accept-mutex', 'nginx-reuseport', 'threads'] as const;
+export type ExperimentKind = (typeof EXPERIMENT_KINDS)[number];
+export type ServerKind = ModelKind | PeerKind | ExperimentKind;
 
 export interface ServerModel {
   /** Unique and stable: the row name in every table, e.g. `pool-shared-fast-w2`. */
@@ -60,5 +63,8 @@ export const KIND_DESCRIPTIONS: Record<ServerKind, string> = {
   pool: 'herd serve: supervisor and N workers',
   'cluster-rr': "node's cluster, SCHED_RR (the primary accepts and hands out connections)",
   'cluster-none': "node's cluster, SCHED_NONE (the workers share the listening socket)",
-  nginx: 'nginx, N worker processes',
+  nginx: 'nginx, N worker processes (accept_mutex off: EPOLLEXCLUSIVE on Linux 4.5+)',
+  'nginx-accept-mutex': 'nginx, N worker processes, accept_mutex on (one worker at a time polls the socket)',
+  'nginx-reuseport': 'nginx, N worker processes, listen … reuseport (a socket per worker)',
+  threads: 'one process, N worker_threads, each its own event loop and SO_REUSEPORT socket, fast engine',
 };

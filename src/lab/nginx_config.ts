@@ -2,7 +2,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export function nginxConfig(dir: string, host: string, port: number, workers: number): string {
+/**
+ * How nginx's workers share the port: `exclusive` is accept_mutex off (nginx's default since 1.11.3,
+ * which registers the socket with EPOLLEXCLUSIVE on Linux 4.5+), `mutex` is accept_mutex on (only the
+ * worker holding the lock polls the socket), `reuseport` gives each worker a socket of its own.
+ */
+export type NginxAccept = 'exclusive' | 'mutex' | 'reuseport';
+
+export function nginxConfig(dir: string, host: string, port: number, workers: number, accept: NginxAccept = 'exclusive'): string {
   const p = (name: string) => path.join(dir, name);
   return `# written by herd lab
 daemon off;
@@ -13,6 +20,7 @@ pid ${p('nginx.pid')};
 error_log ${p('error.log')} warn;
 events {
   worker_connections 10000;
+  accept_mutex ${accept === 'mutex' ? 'on' : 'off'};
 }
 http {
   access_log off;
@@ -23,7 +31,7 @@ http {
   uwsgi_temp_path ${p('uwsgi')};
   scgi_temp_path ${p('scgi')};
   server {
-    listen ${host}:${port} backlog=511;
+    listen ${host}:${port} backlog=511${accept === 'reuseport' ? ' reuseport' : ''};
     default_type text/plain;
     location / {
       return 200 'Hello, World!';
@@ -34,10 +42,10 @@ http {
 }
 
 /** Writes the config into `dir` and returns nginx's arguments. */
-export function prepareNginx(dir: string, host: string, port: number, workers: number): string[] {
+export function prepareNginx(dir: string, host: string, port: number, workers: number, accept: NginxAccept = 'exclusive'): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConfig(dir, host, port, workers));
+  fs.writeFileSync(conf, nginxConfig(dir, host, port, workers, accept));
   return ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')];
 }
 

@@ -1,6 +1,7 @@
 // What a lab run produces: results.json is exactly this, and results.md and report.html are views of it.
 import type { ErrorKind } from '../bench/result.ts';
 import type { AcceptQueueStats } from './accept_queue.ts';
+import type { HerdExperiment } from './herd/herd_results.ts';
 import type { MachineInfo } from './machine.ts';
 import type { ServerModel } from './models.ts';
 import type { WorkerShare } from './worker_share.ts';
@@ -76,6 +77,8 @@ export interface LabResults {
   /** Skipped peers, servers that did not start, cells that failed. */
   notes: string[];
   summary: Finding[];
+  /** `--experiment herd` or `all`: the thundering-herd experiment. */
+  herd?: HerdExperiment;
 }
 
 export function findCell(results: Pick<LabResults, 'cells'>, model: string, mode: LoadMode, concurrency: number): CellResult | undefined {

@@ -20,6 +20,8 @@ export interface ServerPlace {
   port: number;
   /** A private temporary directory for control sockets and configs. */
   workDir: string;
+  /** pool only: the APP herd serve runs (default: its built-in hello). */
+  app?: string;
 }
 
 export interface RunningServer {
@@ -32,7 +34,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Starting node workers on 2 busy cores takes long: 16 of them took 9 s with the load average at 12. */
 const READY_TIMEOUT_MS = 20_000;
+const READY_TIMEOUT_PER_WORKER_MS = 2_000;
 
 function command(model: ServerModel, place: ServerPlace): { file: string; args: string[]; control: string | null } {
   const where = ['--port', String(place.port), '--host', place.host];
@@ -44,6 +48,8 @@ function command(model: ServerModel, place: ServerPlace): { file: string; args: 
     case 'pool': {
       const control = path.join(place.workDir, `${model.id}.sock`);
       const args = [HERD_CLI, 'serve', ...where, '--workers', String(model.workers), '--dispatch', model.dispatch!, '--engine', model.engine!, '--control', control, '--grace', '1'];
+      // The crash measurements serve the lab's crash app instead of the built-in hello.
+      if (place.app) args.push(place.app);
       return { file: process.execPath, args, control };
     }
     case 'cluster-rr':
@@ -51,11 +57,16 @@ function command(model: ServerModel, place: ServerPlace): { file: string; args: 
       const policy = model.kind === 'cluster-rr' ? 'rr' : 'none';
       return { file: process.execPath, args: [serverScript('cluster_peer'), ...where, '--workers', String(model.workers), '--policy', policy], control: null };
     }
-    case 'nginx': {
+    case 'nginx':
+    case 'nginx-accept-mutex':
+    case 'nginx-reuseport': {
       const nginx = findNginx();
       if (!nginx) throw new HerdError('nginx is not installed (apt-get install nginx-light)', 'ENONGINX');
-      return { file: nginx, args: prepareNginx(path.join(place.workDir, model.id), place.host, place.port, model.workers), control: null };
+      const accept = model.kind === 'nginx' ? 'exclusive' : model.kind === 'nginx-accept-mutex' ? 'mutex' : 'reuseport';
+      return { file: nginx, args: prepareNginx(path.join(place.workDir, model.id), place.host, place.port, model.workers, accept), control: null };
     }
+    case 'threads':
+      return { file: process.execPath, args: [serverScript('threads_server'), ...where, '--threads', String(model.workers)], control: null };
   }
 }
 
@@ -88,11 +99,12 @@ function accepts(host: string, port: number): Promise<boolean> {
 }
 
 async function waitUntilServing(child: ChildProcess, model: ServerModel, place: ServerPlace, sawUrl: Promise<void>, lines: string[]): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const timeoutMs = READY_TIMEOUT_MS + model.workers * READY_TIMEOUT_PER_WORKER_MS;
+  const deadline = Date.now() + timeoutMs;
   let exited = false;
   child.once('exit', () => (exited = true));
   // nginx prints nothing when it is up; the others print their URL once every worker listens.
-  let urlSeen = model.kind === 'nginx';
+  let urlSeen = model.kind === 'nginx' || model.kind === 'nginx-accept-mutex' || model.kind === 'nginx-reuseport';
   void sawUrl.then(() => (urlSeen = true));
   for (;;) {
     if (exited) {
@@ -100,7 +112,7 @@ async function waitUntilServing(child: ChildProcess, model: ServerModel, place: 
       throw new HerdError(`${model.id} did not start: ${why}`, 'ELABSERVER');
     }
     if (urlSeen && (await accepts(place.host, place.port))) return;
-    if (Date.now() > deadline) throw new HerdError(`${model.id} did not start serving within ${READY_TIMEOUT_MS / 1000} s`, 'ELABSERVER');
+    if (Date.now() > deadline) throw new HerdError(`${model.id} did not start serving within ${timeoutMs / 1000} s`, 'ELABSERVER');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -26,8 +26,18 @@ type Operation =
   | { kind: 'reopen' }
   | { kind: 'close'; resolve: () => void };
 
-const RETRY_MS = 1000;
+/** A failing disk (ENOSPC, EIO) is retried this often: logging resumes within this of space returning. */
+const RETRY_MS = 250;
 const EAGAIN_RETRY_MS = 10;
+
+/** A batch whose write failed, waiting for its retry (or for a reopen, which retries it at once). */
+interface FailingWrite {
+  /** The whole batch: it is written again from its first byte. */
+  readonly buffers: Buffer[];
+  readonly listener: WriteListener;
+  readonly done: () => void;
+  timer: NodeJS.Timeout;
+}
 
 export class LogFile {
   readonly path: string;
@@ -42,6 +52,7 @@ export class LogFile {
   private queuedBytes = 0;
   private idleWaiters: Array<() => void> = [];
   private lastErrorReport = '';
+  private failing: FailingWrite | undefined;
 
   private constructor(filePath: string, fd: number) {
     this.path = filePath;
@@ -95,9 +106,27 @@ export class LogFile {
     this.enqueue({ kind: 'rotate', count: this.rotateCount });
   }
 
-  /** After the writes queued so far, close and open PATH again (logrotate renamed it, then signalled). */
+  /**
+   * After the writes queued so far, close and open PATH again (logrotate renamed it, then signalled).
+   * A write that is failing (a full disk) does not hold the reopen back: the operator's way out of a
+   * full disk is to remove the log and signal, and the deleted file's space is only freed once it is
+   * closed. The failing batch is then written to the new file.
+   */
   reopen(): void {
-    this.enqueue({ kind: 'reopen' });
+    const failing = this.failing;
+    if (failing === undefined) {
+      this.enqueue({ kind: 'reopen' });
+      return;
+    }
+    clearTimeout(failing.timer);
+    this.failing = undefined;
+    try {
+      this.closeFd();
+      this.openFd();
+    } catch (err) {
+      this.report(`cannot reopen ${this.path}: ${(err as Error).message}`);
+    }
+    this.writeBatch(failing.buffers, failing.listener, failing.done);
   }
 
   whenIdle(): Promise<void> {
@@ -127,8 +156,7 @@ export class LogFile {
     this.busy = true;
     switch (op.kind) {
       case 'write':
-        op.listener.started(this.end, this.inode);
-        this.writeAll(op.buffers, () => {
+        this.writeBatch(op.buffers, op.listener, () => {
           op.listener.done();
           this.next();
         });
@@ -164,11 +192,60 @@ export class LogFile {
   }
 
   /**
-   * writev until every byte is written; a failing disk is retried, never skipped (writers hold back
-   * meanwhile). Synchronous: logd does nothing but write, a page-cache write is a few microseconds,
-   * and a handoff to the thread pool and back cost more CPU than the write itself (bench:logd).
+   * writev until every byte of the batch is written; a failing disk is retried, never skipped
+   * (writers hold back meanwhile, and past their bound drop and count). A write cut short by a full
+   * disk is cut back to the batch's first byte, so the file never ends in half a record, and the
+   * whole batch is written again (announced again, at the same place or in a reopened file).
+   * Synchronous: logd does nothing but write, a page-cache write is a few microseconds, and a
+   * handoff to the thread pool and back cost more CPU than the write itself (bench:logd).
    */
-  private writeAll(buffers: Buffer[], done: () => void): void {
+  private writeBatch(batch: Buffer[], listener: WriteListener, done: () => void): void {
+    const fileStart = this.end;
+    listener.started(fileStart, this.inode);
+    let buffers = batch;
+    for (;;) {
+      const total = buffers.reduce((n, b) => n + b.length, 0);
+      if (total === 0) {
+        this.lastErrorReport = '';
+        return done();
+      }
+      let written: number;
+      try {
+        written = fs.writevSync(this.fd, buffers);
+      } catch (error) {
+        const err = error as NodeJS.ErrnoException;
+        if (err.code === 'EAGAIN' || (this.inode === 0 && this.end > fileStart)) {
+          // A pipe (stdout) that is full, or failed after part of the batch: what is in it cannot be
+          // taken back, so the rest follows.
+          const rest = buffers;
+          if (err.code !== 'EAGAIN') this.report(`write to ${this.path} failed (${err.code ?? err.message}); retrying every ${RETRY_MS / 1000} s`);
+          setTimeout(() => this.writeRest(rest, done), err.code === 'EAGAIN' ? EAGAIN_RETRY_MS : RETRY_MS);
+          return;
+        }
+        this.cutBackTo(fileStart);
+        this.report(`write to ${this.path} failed (${err.code ?? err.message}); retrying every ${RETRY_MS / 1000} s, or at once after a reopen (USR1)`);
+        const failing: FailingWrite = { buffers: batch, listener, done, timer: setTimeout(() => this.retry(failing), RETRY_MS) };
+        this.failing = failing;
+        return;
+      }
+      this.end += written;
+      this.queuedBytes -= written;
+      if (written === total) {
+        this.lastErrorReport = '';
+        return done();
+      }
+      buffers = dropFront(buffers, written);
+    }
+  }
+
+  private retry(failing: FailingWrite): void {
+    if (this.failing !== failing) return;
+    this.failing = undefined;
+    this.writeBatch(failing.buffers, failing.listener, failing.done);
+  }
+
+  /** After EAGAIN on a pipe: the rest of a batch already begun. */
+  private writeRest(buffers: Buffer[], done: () => void): void {
     for (;;) {
       const total = buffers.reduce((n, b) => n + b.length, 0);
       if (total === 0) return done();
@@ -176,16 +253,28 @@ export class LogFile {
       try {
         written = fs.writevSync(this.fd, buffers);
       } catch (error) {
-        const err = error as NodeJS.ErrnoException;
-        const again = err.code === 'EAGAIN';
-        if (!again) this.report(`write to ${this.path} failed (${err.code ?? err.message}); retrying every ${RETRY_MS / 1000} s`);
-        setTimeout(() => this.writeAll(buffers, done), again ? EAGAIN_RETRY_MS : RETRY_MS);
+        const again = (error as NodeJS.ErrnoException).code === 'EAGAIN';
+        if (!again) this.report(`write to ${this.path} failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); retrying every ${RETRY_MS / 1000} s`);
+        setTimeout(() => this.writeRest(buffers, done), again ? EAGAIN_RETRY_MS : RETRY_MS);
         return;
       }
       this.end += written;
       this.queuedBytes -= written;
       if (written === total) return done();
       buffers = dropFront(buffers, written);
+    }
+  }
+
+  /** Removes what a failed batch wrote of itself (a regular file only; a pipe cannot take it back). */
+  private cutBackTo(fileStart: number): void {
+    const partial = this.end - fileStart;
+    if (partial <= 0 || this.inode === 0) return;
+    try {
+      fs.ftruncateSync(this.fd, fileStart);
+      this.end = fileStart;
+      this.queuedBytes += partial;
+    } catch (err) {
+      this.report(`cannot cut the partial record off ${this.path}: ${(err as Error).message}`);
     }
   }
 

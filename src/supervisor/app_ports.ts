@@ -13,9 +13,13 @@ export class AppPorts {
   readonly #opened = new Map<string, Promise<Dispatch>>();
   #closed = false;
 
-  constructor(config: ServeConfig, main: Dispatch) {
+  /** Whether the cycle lets this worker take connections now (not draining, not gone). */
+  readonly #accepting: (worker: WorkerProcess) => boolean;
+
+  constructor(config: ServeConfig, main: Dispatch, accepting: (worker: WorkerProcess) => boolean) {
     this.#config = config;
     this.#main = main;
+    this.#accepting = accepting;
   }
 
   /** Answers a worker's `listen`: the dispatch's share for it (shared: with the listening handle). */
@@ -31,9 +35,10 @@ export class AppPorts {
       return;
     }
     // The main port is served at herd's --host, whatever address the app named for it.
-    worker.send({ t: 'listen-reply', seq, mode: dispatch.mode, host: dispatch.host, port: dispatch.port }, dispatch.handleForWorker() ?? undefined);
+    const share = dispatch.shareFor(worker.slot);
+    worker.send({ t: 'listen-reply', seq, mode: share.mode, host: dispatch.host, port: dispatch.port }, share.handle);
     // handoff: the main port's workers are added when ready (the supervisor's rule); others now.
-    if (dispatch !== this.#main && worker.state !== 'exited' && worker.state !== 'draining') dispatch.add(worker);
+    if (dispatch !== this.#main && this.#accepting(worker)) dispatch.add(worker);
   }
 
   #dispatchFor(host: string, port: number): Promise<Dispatch> {
@@ -54,6 +59,11 @@ export class AppPorts {
   /** A worker is draining or gone: give it nothing more on the app's other ports. */
   remove(worker: WorkerProcess): void {
     for (const opened of this.#opened.values()) void opened.then((d) => d.remove(worker), () => {});
+  }
+
+  /** A worker's process is gone. */
+  gone(worker: WorkerProcess): void {
+    for (const opened of this.#opened.values()) void opened.then((d) => d.gone(worker), () => {});
   }
 
   /** Stop accepting on the app's other ports (the main dispatch is the supervisor's to close). */

@@ -43,6 +43,8 @@ export interface Status {
   engine: EngineName;
   uptimeSec: number;
   reloading: boolean;
+  /** How the last reload ended ('abandoned': a newcomer did not start; the old workers serve on). */
+  lastReload: { outcome: 'done' | 'abandoned'; reason?: string; at: number } | null;
   /** The log daemon, when one runs (access log on, or an error-log file). */
   logd: { pid: number; restarts: number } | null;
   requests: number;

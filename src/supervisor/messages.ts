@@ -1,6 +1,7 @@
 // Every message that crosses the supervisor↔worker IPC channel, defined once.
 import type { DispatchMode, ServeConfig } from '../config.ts';
 import type { MetricsSnapshot } from '../metrics/snapshot.ts';
+import type { HeaderRead } from '../transport/proxy_handoff.ts';
 
 /** What a worker needs to start: the config plus who it is. */
 export interface WorkerStart {
@@ -12,13 +13,13 @@ export interface WorkerStart {
 }
 
 export type SupervisorMessage =
-  /** With shared dispatch the listening handle travels with this message. */
+  /** With shared and reuseport dispatch the (slot's) listening socket travels with this message. */
   | WorkerStart
   /** handoff dispatch: one accepted connection for `port` travels with this message. */
-  | { t: 'connection'; port: number }
+  | { t: 'connection'; port: number; proxied?: HeaderRead }
   /**
    * The answer to a worker's `listen`: how its server gets this port's connections. shared: the
-   * listening handle travels with this message; reuseport: the worker binds `port` itself;
+   * listening handle travels with this message; reuseport: the slot's own socket for it does;
    * handoff: connections come as `connection` messages. `error`: the port cannot be served.
    */
   | { t: 'listen-reply'; seq: number; mode: DispatchMode; host: string; port: number; error?: { message: string; code: string } }
@@ -26,7 +27,9 @@ export type SupervisorMessage =
   | { t: 'drain' }
   /** A stop began (--shutdown-delay): keep serving, but every response says Connection: close and --health-path 503. */
   | { t: 'closing' }
-  | { t: 'stats-request'; seq: number };
+  | { t: 'stats-request'; seq: number }
+  /** The heartbeat: a worker whose event loop runs answers `pong` at once. */
+  | { t: 'ping'; seq: number };
 
 export interface WorkerStats {
   pid: number;
@@ -45,6 +48,7 @@ export type WorkerMessage =
   /** The worker cannot start (bad app, port in use...): a one-line message for the user. */
   | { t: 'fatal'; message: string; code: string }
   | { t: 'stats'; seq: number; stats: WorkerStats }
+  | { t: 'pong'; seq: number }
   /**
    * handoff: the reply to each `connection`, in the order they arrived. `taken`: the worker owns it
    * now, the supervisor closes its copy. `declined` (draining): the supervisor gives it to another.

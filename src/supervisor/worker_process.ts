@@ -1,126 +1,136 @@
-// One worker child process as the supervisor sees it: its life cycle, its output, its counters.
+// One worker child process as the supervisor sees it: it turns what the process does (spawned,
+// ready, exited, stops answering its heartbeat) into events of the supervisor's queue, and
+// carries its output, its counters and the dispatch's messages. Its life-cycle state is the
+// cycle's (pool_cycle.ts), not kept here.
 import { fork, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { HerdError } from '../errors.ts';
 import { siblingModule } from '../source_module.ts';
 import type { MetricsSnapshot } from '../metrics/snapshot.ts';
+import type { ListenShare } from '../dispatch/dispatch.ts';
+import type { CycleEvent, PoolWorker } from './pool_cycle.ts';
 import type { SupervisorMessage, WorkerMessage, WorkerStart, WorkerStats } from './messages.ts';
+import { sendWithHandle, type SendableHandle } from '../dispatch/raw_listen_handle.ts';
 
 const WORKER_ENTRY = fileURLToPath(siblingModule('../worker/main', import.meta.url));
 
-export type WorkerState = 'starting' | 'ready' | 'draining' | 'exited';
+/** How often a ready worker is asked to answer. */
+export const HEARTBEAT_EVERY_MS = 500;
+/**
+ * No answer for this long: the worker's event loop is stuck (or it is stopped). Long enough that a
+ * busy worker on a loaded machine is not called stuck; what happens next is --unresponsive-timeout's.
+ */
+export const HEARTBEAT_MISSED_MS = 2_000;
 
-export interface WorkerExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export class WorkerProcess {
-  /** The slot (1..N) this worker fills; a respawned or reloaded worker takes the same id. */
-  readonly id: number;
+export class WorkerProcess implements PoolWorker {
+  /** The slot (1..N) this worker fills; a respawned or reloaded worker takes the same one. */
+  readonly slot: number;
   readonly child: ChildProcess;
   readonly startedAt = Date.now();
-  /** When it became ready; undefined while starting (and forever, if it died starting). */
-  readyAt: number | undefined;
-  state: WorkerState = 'starting';
-  /** The supervisor asked it to drain: its exit is expected, not a crash. */
-  drainRequested = false;
-  /** handoff: connections sent to this worker, and those it reported closed. */
-  handedOff = 0;
-  closedReported = 0;
   /** The worker's own explanation when it could not start or died of an uncaught exception. */
   fatal: { message: string; code: string } | undefined;
-  readonly ready: Promise<void>;
   /** Where the worker's notices go (the supervisor's error log). */
   onNotice: ((line: string) => void) | undefined;
   /** --metrics: the worker's latest report. */
   onMetrics: ((snapshot: MetricsSnapshot) => void) | undefined;
-  /** handoff, per port: the worker's reply to the oldest connection it has not answered for yet. */
+  /** handoff, per port: where the worker's reply to the oldest connection it has not answered for goes. */
   readonly onHandoffReply = new Map<number, (taken: boolean) => void>();
+  /** handoff: handed-off connections that have since closed (batched), for each port's dispatch. */
+  readonly onClosed = new Set<(count: number) => void>();
   /** The APP in this worker asked to listen on host:port; the supervisor answers with `listen-reply`. */
   onListen: ((seq: number, host: string, port: number) => void) | undefined;
-  readonly exited: Promise<WorkerExit>;
 
+  readonly #emit: (event: CycleEvent<WorkerProcess>) => void;
+  #exited = false;
   #statsWaiters = new Map<number, (stats: WorkerStats) => void>();
   #seq = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #lastAnswer = 0;
+  #answering = true;
 
-  constructor(id: number, start: Omit<WorkerStart, 'id' | 't'>, handle: unknown) {
-    this.id = id;
+  constructor(slot: number, start: Omit<WorkerStart, 'id' | 't'>, share: ListenShare, emit: (event: CycleEvent<WorkerProcess>) => void) {
+    this.slot = slot;
+    this.#emit = emit;
     this.child = fork(WORKER_ENTRY, [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // PORT: where herd serves, so an APP that reads it (as on every Node host) listens there.
-      env: { ...process.env, HERD_WORKER_ID: String(id), PORT: String(start.config.port) },
+      env: { ...process.env, HERD_WORKER_ID: String(slot), PORT: String(start.config.port) },
       serialization: 'json',
     });
-    forwardLines(this.child.stdout!, process.stdout, `[worker ${id}] `);
-    forwardLines(this.child.stderr!, process.stderr, `[worker ${id}] `);
-
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.state = 'exited';
-        resolve({ code, signal });
-      });
+    forwardLines(this.child.stdout!, process.stdout, `[worker ${slot}] `);
+    forwardLines(this.child.stderr!, process.stderr, `[worker ${slot}] `);
+    this.child.once('spawn', () => emit({ type: 'spawned', worker: this }));
+    this.child.once('exit', (code, signal) => {
+      this.#exited = true;
+      clearInterval(this.#heartbeat);
+      emit({ type: 'exited', worker: this, exit: { code, signal } });
     });
-    this.ready = new Promise((resolve, reject) => {
-      this.child.on('message', (message: WorkerMessage) => {
-        switch (message.t) {
-          case 'ready':
-            if (this.state === 'starting') this.state = 'ready';
-            this.readyAt = Date.now();
-            resolve();
-            break;
-          case 'fatal':
-            this.fatal = { message: message.message, code: message.code };
-            break;
-          case 'stats':
-            this.#statsWaiters.get(message.seq)?.(message.stats);
-            this.#statsWaiters.delete(message.seq);
-            break;
-          case 'handoff-reply':
-            this.onHandoffReply.get(message.port)?.(message.taken);
-            break;
-          case 'listen':
-            this.onListen?.(message.seq, message.host, message.port);
-            break;
-          case 'closed':
-            this.closedReported += message.count;
-            break;
-          case 'notice':
-            this.onNotice?.(message.line);
-            break;
-          case 'metrics':
-            this.onMetrics?.(message.snapshot);
-            break;
-        }
-      });
-      void this.exited.then(({ code, signal }) => {
-        const why = this.fatal?.message ?? `worker ${id} exited during start-up (${signal ?? `code ${code}`})`;
-        reject(new HerdError(why, this.fatal?.code ?? 'WORKER_START'));
-      });
-    });
-    // A rejected `ready` nobody awaits any more (the worker died later) must not be an unhandled rejection.
-    this.ready.catch(() => {});
-    const message: WorkerStart = { t: 'start', id, ...start };
-    this.child.send(message, handle as never);
+    this.child.on('message', (message: WorkerMessage) => this.#onMessage(message));
+    const message: WorkerStart = { t: 'start', id: slot, ...start };
+    sendWithHandle(this.child, message, share.handle);
   }
 
   get pid(): number {
     return this.child.pid ?? 0;
   }
 
-  /** handoff: connections this worker holds right now, as far as the supervisor knows. */
-  get openHandedOff(): number {
-    return this.handedOff - this.closedReported;
+  #onMessage(message: WorkerMessage): void {
+    switch (message.t) {
+      case 'ready':
+        this.#startHeartbeat();
+        this.#emit({ type: 'ready', worker: this });
+        break;
+      case 'fatal':
+        this.fatal = { message: message.message, code: message.code };
+        break;
+      case 'pong':
+        this.#lastAnswer = Date.now();
+        if (!this.#answering) {
+          this.#answering = true;
+          this.#emit({ type: 'heartbeat', worker: this, answering: true });
+        }
+        break;
+      case 'stats':
+        this.#statsWaiters.get(message.seq)?.(message.stats);
+        this.#statsWaiters.delete(message.seq);
+        break;
+      case 'handoff-reply':
+        this.onHandoffReply.get(message.port)?.(message.taken);
+        break;
+      case 'listen':
+        this.onListen?.(message.seq, message.host, message.port);
+        break;
+      case 'closed':
+        for (const closed of this.onClosed) closed(message.count);
+        break;
+      case 'notice':
+        this.onNotice?.(message.line);
+        break;
+      case 'metrics':
+        this.onMetrics?.(message.snapshot);
+        break;
+    }
+  }
+
+  #startHeartbeat(): void {
+    this.#lastAnswer = Date.now();
+    this.#heartbeat = setInterval(() => {
+      if (this.#answering && Date.now() - this.#lastAnswer > HEARTBEAT_MISSED_MS) {
+        this.#answering = false;
+        this.#emit({ type: 'heartbeat', worker: this, answering: false });
+      }
+      this.send({ t: 'ping', seq: ++this.#seq });
+    }, HEARTBEAT_EVERY_MS);
+    this.#heartbeat.unref();
   }
 
   /**
    * False only when the worker's channel is gone. (child.send's own false means "queued behind
    * other messages", which is normal when handles are in flight: node sends one handle at a time.)
    */
-  send(message: SupervisorMessage, handle?: unknown, onSent?: (err: Error | null) => void): boolean {
+  send(message: SupervisorMessage, handle?: SendableHandle, onSent?: (err: Error | null) => void): boolean {
     if (!this.child.connected) return false;
-    this.child.send(message, handle as never, onSent ?? noop);
+    sendWithHandle(this.child, message, handle, onSent);
     return true;
   }
 
@@ -144,25 +154,16 @@ export class WorkerProcess {
     });
   }
 
-  /** Graceful stop; resolves on exit. After graceMs the worker is killed. */
-  async drain(graceMs: number): Promise<WorkerExit> {
-    this.drainRequested = true;
-    if (this.state !== 'exited') {
-      this.state = 'draining';
-      if (!this.send({ t: 'drain' })) this.kill();
-    }
-    const timer = setTimeout(() => this.kill(), graceMs);
-    const exit = await this.exited;
-    clearTimeout(timer);
-    return exit;
+  /** Asks for a graceful stop; a worker whose channel is gone is killed. */
+  drain(): void {
+    if (!this.send({ t: 'drain' })) this.kill();
   }
 
   kill(): void {
-    if (this.state !== 'exited') this.child.kill('SIGKILL');
+    // SIGKILL works on a stopped (SIGSTOP) process too.
+    if (!this.#exited) this.child.kill('SIGKILL');
   }
 }
-
-function noop(): void {}
 
 function forwardLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, prefix: string): void {
   readline.createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(prefix + line + '\n'));

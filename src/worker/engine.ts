@@ -2,6 +2,7 @@
 // Dispatch modes only ever touch `server`: they listen on it, or emit 'connection' on it.
 import type net from 'node:net';
 import type { AccessRecord } from '../logd/access_record.ts';
+import type { NodeTransport } from '../transport/node_server.ts';
 
 export interface EngineOptions {
   requestTimeoutMs: number;
@@ -23,6 +24,10 @@ export interface EngineOptions {
   onAccess?: (record: AccessRecord) => void;
   /** --metrics: the same moment, with only what counters need (no record built, no header decoded). */
   onResponse?: (method: string, status: number, bodyBytes: number, durationMs: number) => void;
+  /** node engine: TLS and HTTP/2 on its own server; absent: cleartext HTTP/1.1. */
+  transport?: NodeTransport;
+  /** --trust-proxy: the client address logged for a request from `peer` with this X-Forwarded-For. */
+  clientAddress?: (peer: string, forwardedFor: string | string[] | undefined) => string;
 }
 
 export interface Engine {

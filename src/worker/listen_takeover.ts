@@ -1,25 +1,27 @@
 // listen() in an APP, taken over the way node's cluster does it: every TCP listen() of a
 // net/http/https/http2 server asks the supervisor for that port's dispatch, and the server gets
-// the worker's share of it. reuseport: it binds its own SO_REUSEPORT socket; shared: it listens
-// on the supervisor's socket; handoff: it never listens, it gets a stand-in handle (as cluster's
+// the worker's share of it. reuseport: it listens on its slot's SO_REUSEPORT socket; shared: on
+// the supervisor's one socket (the supervisor binds both); handoff: it never listens, it gets a stand-in handle (as cluster's
 // round-robin workers do) that answers address() and receives the connections the supervisor
 // passes. Unix sockets and listen(handle|fd) are left alone.
 import net from 'node:net';
 import { HerdError } from '../errors.ts';
 import type { SupervisorMessage } from '../supervisor/messages.ts';
+import type { HandoffReceiver } from '../dispatch/handoff.ts';
+import type { RawListenHandle, ReceivedHandle } from '../dispatch/raw_listen_handle.ts';
 
 export type ListenReply = Extract<SupervisorMessage, { t: 'listen-reply' }>;
 
 export interface ListenTakeover {
   /** Asks the supervisor to serve host:port; resolves with its reply (and the handle, shared). */
-  ask(host: string, port: number): Promise<{ reply: ListenReply; handle: unknown }>;
+  ask(host: string, port: number): Promise<{ reply: ListenReply; handle: ReceivedHandle | undefined }>;
   /** Where an app's listen() without a host is served: herd's --host. */
   defaultHost: string;
   backlog: number;
   /** An app's server is listening on its share of `port`. */
   onListening(server: net.Server, port: number): void;
-  /** handoff: connections for `port` go to `deliver` (a stand-in handle's onconnection). */
-  onHandoff(port: number, deliver: (handle: unknown) => void): void;
+  /** handoff: where the connections for an APP's port arrive (a stand-in handle's onconnection). */
+  handoff: HandoffReceiver;
 }
 
 type Listen = (this: net.Server, ...args: unknown[]) => net.Server;
@@ -60,14 +62,13 @@ export function takeOverListen(takeover: ListenTakeover): void {
       }
       this.once('listening', () => takeover.onListening(this, reply.port));
       switch (reply.mode) {
+        // reuseport: the slot's own socket for this port; shared: the one socket. The supervisor bound both.
         case 'reuseport':
-          originalListen.call(this, { host: reply.host, port: reply.port, reusePort: true, backlog, ipv6Only: options.ipv6Only });
-          return;
         case 'shared':
-          originalListen.call(this, handle, backlog);
+          originalListen.call(this, handle as RawListenHandle, backlog);
           return;
         case 'handoff':
-          listenHandedOff(this, reply.host, reply.port, backlog, takeover);
+          takeover.handoff.listenOnStandIn(this, reply.host, reply.port, backlog);
           return;
       }
     }, (err: unknown) => this.emit('error', err));
@@ -83,35 +84,4 @@ function tcpPort(options: Record<string, unknown>, args: unknown[]): number | un
   if (typeof port === 'number' && Number.isInteger(port) && port >= 0 && port < 65536) return port;
   if (typeof port === 'string' && /^\d+$/.test(port) && Number(port) < 65536) return Number(port);
   return undefined;
-}
-
-/**
- * handoff: the server listens on a stand-in handle, as a cluster worker's does under round-robin:
- * node's setupListenHandle finds a handle already there, wires its onconnection, and emits
- * 'listening'; address() reads getsockname; close() closes the stand-in.
- */
-function listenHandedOff(server: net.Server, host: string, port: number, backlog: number, takeover: ListenTakeover): void {
-  const family = net.isIPv6(host) ? 'IPv6' : 'IPv4';
-  const address = net.isIP(host) ? host : family === 'IPv6' ? '::1' : '127.0.0.1';
-  let open = true;
-  const standIn = {
-    onconnection: null as ((status: number, handle: unknown) => void) | null,
-    listen: () => 0,
-    getsockname(out: Record<string, unknown>) {
-      Object.assign(out, { address, family, port });
-      return 0;
-    },
-    ref() {},
-    unref() {},
-    close() {
-      open = false;
-    },
-  };
-  const s = server as net.Server & { _handle: unknown; _listen2(address: string, port: number, addressType: number, backlog: number): void };
-  s._handle = standIn;
-  s._listen2(address, port, family === 'IPv6' ? 6 : 4, backlog);
-  takeover.onHandoff(port, (handle) => {
-    if (open && standIn.onconnection) standIn.onconnection(0, handle);
-    else (handle as { close?(): void }).close?.();
-  });
 }

@@ -5,7 +5,7 @@
 // (listen_takeover.ts) and each server is watched (server_watch.ts). Or it exports a request
 // listener: herd's engine serves it on the dispatch. If its top level did neither, it has
 // --start-timeout to call listen() (after connecting to a database, say).
-import net from 'node:net';
+import type net from 'node:net';
 import { describeListenError, HerdError } from '../errors.ts';
 import type { ServeConfig } from '../config.ts';
 import type { SupervisorMessage, WorkerMessage, WorkerStart, WorkerStats } from '../supervisor/messages.ts';
@@ -22,6 +22,12 @@ import { ServerWatch } from './server_watch.ts';
 import { appHandlesStopSignal, emitStopSignalToApp, holdAppSignalListeners } from './app_signals.ts';
 import { RequestMetrics } from '../metrics/request_metrics.ts';
 import { markClosing, watchAppServerHealth, withWorkerHealth } from '../health/worker_side.ts';
+import { listenOnSocket } from '../dispatch/reuseport.ts';
+import type { RawConnectionHandle, RawListenHandle, ReceivedHandle } from '../dispatch/raw_listen_handle.ts';
+import { HandoffReceiver } from '../dispatch/handoff.ts';
+import { engineTransport, stepsBeforeAppServer } from '../transport/connection_front.ts';
+import { TrustedProxies } from '../transport/trusted_proxies.ts';
+import { noteHeaderRead } from '../transport/proxy_header.ts';
 
 const LOG_FLUSH_TIMEOUT_MS = 5_000;
 const ORPHAN_EXIT_MS = 1_000;
@@ -51,22 +57,22 @@ let log: LogClient | undefined;
 let metrics: RequestMetrics | undefined;
 let logRecords = 0;
 let draining = false;
-let closedSinceReport = 0;
-let closedTimer: NodeJS.Timeout | undefined;
 let readySent = false;
-/** handoff: where connections for each port go. */
-const handoffTargets = new Map<number, (handle: unknown) => void>();
-const pendingListens = new Map<number, (reply: ListenReply, handle: unknown) => void>();
+/** handoff: the connections the supervisor hands this worker, for herd's port and the APP's. */
+const handoff = new HandoffReceiver(send);
+const pendingListens = new Map<number, (reply: ListenReply, handle: ReceivedHandle | undefined) => void>();
 let listenSeq = 0;
 let firstListening: (() => void) | undefined;
 
-process.on('message', (message: SupervisorMessage, handle?: unknown) => {
+// The one place a received handle gets its type: the message says which kind it is.
+process.on('message', (message: SupervisorMessage, handle?: ReceivedHandle) => {
   switch (message.t) {
     case 'start':
-      start(message, handle).catch(fatal);
+      start(message, handle as RawListenHandle | undefined).catch(fatal);
       break;
     case 'connection':
-      acceptHandedOff(message.port, handle);
+      if (message.proxied && handle) noteHeaderRead(handle as object, message.proxied);
+      handoff.accept(message.port, handle as RawConnectionHandle | undefined);
       break;
     case 'listen-reply':
       pendingListens.get(message.seq)?.(message, handle);
@@ -80,6 +86,9 @@ process.on('message', (message: SupervisorMessage, handle?: unknown) => {
       break;
     case 'stats-request':
       send({ t: 'stats', seq: message.seq, stats: stats() });
+      break;
+    case 'ping':
+      send({ t: 'pong', seq: message.seq });
       break;
   }
 });
@@ -123,7 +132,7 @@ function ready(): void {
   send({ t: 'ready' });
 }
 
-async function start(message: WorkerStart, handle: unknown): Promise<void> {
+async function start(message: WorkerStart, handle: RawListenHandle | undefined): Promise<void> {
   config = message.config;
   const cfg = config;
   if (message.logSocket && cfg.accessLog !== null) {
@@ -144,7 +153,7 @@ async function start(message: WorkerStart, handle: unknown): Promise<void> {
     defaultHost: cfg.host,
     backlog: cfg.backlog,
     onListening: (server) => adoptAppServer(cfg, server, message.id),
-    onHandoff: (port, deliver) => handoffTargets.set(port, deliver),
+    handoff,
   });
   const listening = new Promise<void>((resolve) => (firstListening = resolve));
   const exported = await importApp(cfg.app);
@@ -168,6 +177,8 @@ async function start(message: WorkerStart, handle: unknown): Promise<void> {
 /** The APP's own server listens on its share of a port: herd counts, times, logs and drains it. */
 function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number): void {
   if (served.some((s) => s.server === server)) return;
+  // PROXY header and herd's TLS first; herd's watch, attached after, counts each socket at accept.
+  stepsBeforeAppServer(server, cfg);
   const watch = new ServerWatch(server, {
     requestTimeoutMs: cfg.requestTimeoutMs,
     bodyTimeoutMs: cfg.bodyTimeoutMs,
@@ -176,12 +187,10 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
     onAccess: onAccess(),
     onResponse: onResponse(),
     onCut: (line) => console.error(`herd cut a response: ${line}`),
+    clientAddress: clientAddress(cfg),
   });
   leaveBodiesToHerd(server);
   watchAppServerHealth(server, cfg.healthPath);
-  server.on('connection', (socket: net.Socket) => {
-    if (cfg.dispatch === 'handoff') socket.once('close', reportClosed);
-  });
   served.push({
     server,
     connections: () => watch.connections(),
@@ -193,6 +202,9 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
   });
   if (!readySent && cfg.engine === 'fast' && workerId === 1) {
     send({ t: 'notice', line: 'APP starts its own server, which runs on node:http: --engine fast applies only to an APP that exports a request listener; use --engine node' });
+  }
+  if (!readySent && cfg.http2 && workerId === 1 && !/^Http2(Secure)?Server$/.test(server.constructor.name)) {
+    send({ t: 'notice', line: "--http2 applies to herd's node engine: the APP's own server answers in the protocols it offers itself (HTTP/1.1 over herd's TLS for a cleartext server)" });
   }
   firstListening?.();
   ready();
@@ -209,7 +221,7 @@ function leaveBodiesToHerd(server: net.Server): void {
   if (s.headersTimeout === 60_000 && config) s.headersTimeout = config.headersTimeoutMs;
 }
 
-function askSupervisor(host: string, port: number): Promise<{ reply: ListenReply; handle: unknown }> {
+function askSupervisor(host: string, port: number): Promise<{ reply: ListenReply; handle: ReceivedHandle | undefined }> {
   const seq = ++listenSeq;
   return new Promise((resolve) => {
     pendingListens.set(seq, (reply, handle) => resolve({ reply, handle }));
@@ -218,42 +230,35 @@ function askSupervisor(host: string, port: number): Promise<{ reply: ListenReply
 }
 
 /** A default-export APP (or the built-in one) on herd's engine, on the main dispatch. */
-async function serveListener(cfg: ServeConfig, app: Listener | null, handle: unknown): Promise<void> {
+async function serveListener(cfg: ServeConfig, app: Listener | null, handle: RawListenHandle | undefined): Promise<void> {
   // --static: files first, the app (if any) for the rest. Portable, so it runs on either engine.
   const handler = cfg.static ? (withStatic(cfg.static, app as Handler | null) as Listener) : app!;
   if (cfg.engine === 'fast' && app !== null && isExpressApp(app)) {
     throw new HerdError(`APP ${shownAppPath(cfg.app!)} is an Express app, which needs node:http's request and response: run it with --engine node (the default for an APP)`, 'APP_NEEDS_NODE');
   }
-  const engine = createEngine(cfg, withWorkerHealth(handler, cfg.healthPath));
-  const server = engine.server;
+  const transport = engineTransport(cfg);
+  const engine = createEngine(cfg, withWorkerHealth(handler, cfg.healthPath), transport.node);
+  // What the dispatch feeds: the engine's server, or a front that reads PROXY headers / does TLS first.
+  const front = transport.front(engine.server);
+  const server = front.server;
   listenAsHerd(server);
   served.push({
     server,
     connections: () => engine.connections(),
     requests: () => engine.requests(),
     accepted: () => engine.accepted(),
-    drain: () => engine.drain(),
+    drain: () => front.settled().then(() => engine.drain()),
     allClosed: () => (engine.allClosed ? engine.allClosed() : engine.drain()),
     destroyAll: () => engine.destroyAll(),
   });
   if (cfg.dispatch === 'handoff') {
-    handoffTargets.set(cfg.port, (connection) => {
-      const socket = connection instanceof net.Socket ? connection : new net.Socket({ handle: connection as never });
-      socket.once('close', reportClosed);
-      server.emit('connection', socket);
-    });
+    handoff.serve(cfg.port, server);
     ready();
     return;
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (cfg.dispatch === 'shared') {
-      if (!handle) return reject(new HerdError('shared dispatch: the supervisor sent no listening socket'));
-      server.listen(handle as net.Server, cfg.backlog, resolve);
-    } else {
-      server.listen({ host: cfg.host, port: cfg.port, reusePort: true, backlog: cfg.backlog }, resolve);
-    }
-  }).catch((err: NodeJS.ErrnoException) => {
+  // reuseport: the slot's own socket; shared: the one socket. Both bound by the supervisor.
+  if (!handle) throw new HerdError(`${cfg.dispatch} dispatch: the supervisor sent no listening socket`);
+  await listenOnSocket(server, handle, cfg.backlog).catch((err: NodeJS.ErrnoException) => {
     throw err.code ? describeListenError(err, cfg.host, cfg.port) : err;
   });
   // Accept errors (EMFILE...) after listening must not kill the worker; node retries on the next event.
@@ -261,7 +266,7 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: unk
   ready();
 }
 
-function createEngine(cfg: ServeConfig, handler: Listener): Engine {
+function createEngine(cfg: ServeConfig, handler: Listener, transport: EngineOptions['transport']): Engine {
   const options: EngineOptions = {
     requestTimeoutMs: cfg.requestTimeoutMs,
     headersTimeoutMs: cfg.headersTimeoutMs,
@@ -274,6 +279,8 @@ function createEngine(cfg: ServeConfig, handler: Listener): Engine {
     requestId: cfg.requestId,
     onAccess: onAccess(),
     onResponse: onResponse(),
+    transport,
+    clientAddress: clientAddress(cfg),
   };
   return cfg.engine === 'fast'
     ? createFastEngine(handler as Handler, options)
@@ -291,6 +298,13 @@ function onAccess(): EngineOptions['onAccess'] {
   };
 }
 
+/** --trust-proxy: the logged client of a request, from its peer and X-Forwarded-For. */
+function clientAddress(cfg: ServeConfig): EngineOptions['clientAddress'] {
+  if (cfg.trustProxy.length === 0) return undefined;
+  const proxies = new TrustedProxies(cfg.trustProxy);
+  return (peer, forwardedFor) => proxies.clientOf(peer, forwardedFor);
+}
+
 function onResponse(): EngineOptions['onResponse'] {
   const m = metrics;
   return m ? (method, status, bytes, ms) => m.record(method, status, bytes, ms) : undefined;
@@ -305,36 +319,6 @@ function reportMetrics(): void {
     open += s.connections();
   }
   send({ t: 'metrics', snapshot: metrics.snapshot({ accepted, open, logRecords, logDropped: log?.dropped() ?? 0 }) });
-}
-
-/**
- * handoff: the descriptor arrives as a bare handle. The reply goes out before the socket reads a
- * byte, so a connection the supervisor gives to another worker (declined, or this one died before
- * replying) was never read here. Declined: closing our copy leaves the connection open, the
- * supervisor holds another.
- */
-function acceptHandedOff(port: number, handle: unknown): void {
-  const deliver = handoffTargets.get(port);
-  // Replies are matched to connections by order, so every message gets one, even without a handle.
-  const taken = Boolean(handle) && deliver !== undefined && !draining;
-  send({ t: 'handoff-reply', port, taken });
-  if (!handle) return;
-  if (!taken) {
-    if (handle instanceof net.Socket) handle.destroy();
-    else (handle as { close?(): void }).close?.();
-    return;
-  }
-  deliver!(handle);
-}
-
-/** Least-connections needs the supervisor to know how many handed-off connections are still open. */
-function reportClosed(): void {
-  closedSinceReport++;
-  closedTimer ??= setTimeout(() => {
-    closedTimer = undefined;
-    send({ t: 'closed', count: closedSinceReport });
-    closedSinceReport = 0;
-  }, 10);
 }
 
 function stats(): WorkerStats {
@@ -373,24 +357,23 @@ async function drain(): Promise<void> {
     return Promise.race([work, late]).finally(() => clearTimeout(timer));
   };
   for (const s of served) if (s.server.listening) s.server.close();
-  handoffTargets.clear();
+  handoff.stop();
   await until(Promise.all(served.map((s) => s.drain())));
   // Every access line of the requests just finished reaches logd before the worker leaves.
   if (log) await log.flush(Math.min(LOG_FLUSH_TIMEOUT_MS, Math.max(0, deadline - Date.now())));
-  if (closedTimer) clearTimeout(closedTimer);
   reportMetrics();
   const appStops = appHandlesStopSignal();
   // The app's handler may call process.exit(): everything herd owes is done by now.
   if (appStops) await until(emitStopSignalToApp());
   await until(Promise.all(served.map((s) => s.allClosed())));
   for (const s of served) s.destroyAll();
-  if (!appStops) return sendThenExit({ t: 'closed', count: closedSinceReport }, 0);
+  if (!appStops) return sendThenExit({ t: 'closed', count: handoff.takeUnreported() }, 0);
   // The app's handlers may still be closing things (a pool.end(callback)): leave when its event
   // loop is empty, as a Node process does, or at the deadline.
   log?.close();
   setTimeout(() => process.exit(0), Math.max(0, deadline - Date.now())).unref();
   leavingOnPurpose = true;
-  if (process.connected) process.send!({ t: 'closed', count: closedSinceReport }, () => process.disconnect());
+  if (process.connected) process.send!({ t: 'closed', count: handoff.takeUnreported() }, () => process.disconnect());
 }
 
 function fatal(err: unknown): void {

@@ -6,10 +6,12 @@
 import http from 'node:http';
 import type { Engine, EngineOptions } from './engine.ts';
 import { ServerWatch } from './server_watch.ts';
+import { createNodeServer, trackHttp2Sessions } from '../transport/node_server.ts';
 
 export function createNodeEngine(handler: http.RequestListener, options: EngineOptions): Engine {
   const bodyLimit = options.bodyLimit;
-  const server = http.createServer(
+  const server = createNodeServer(
+    options.transport ?? null,
     {
       requestTimeout: 0, // herd's watch bounds bodies (--body-timeout) and responses (--request-timeout)
       headersTimeout: options.headersTimeoutMs,
@@ -27,10 +29,11 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
       }
     },
   );
+  const http2Sessions = trackHttp2Sessions(server);
   if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
   // Malformed requests: node answers 400 itself when we do not listen; keep that, but never crash.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+    if (!socket.writable || err.code === 'ECONNRESET' || handshakeUnfinished(socket)) return void socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
@@ -41,6 +44,7 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     idleTimeoutMs: options.idleTimeoutMs ?? 0,
     onAccess: options.onAccess,
     onResponse: options.onResponse,
+    clientAddress: options.clientAddress,
     requestId: options.requestId,
     onCut: options.onCut ?? ((line) => console.error(`herd cut a response: ${line}`)),
   });
@@ -49,7 +53,11 @@ export function createNodeEngine(handler: http.RequestListener, options: EngineO
     connections: () => watch.connections(),
     accepted: () => watch.accepted(),
     requests: () => watch.requests(),
-    drain: () => watch.drainRequests(),
+    drain: () => {
+      // HTTP/2: GOAWAY, so each client finishes its streams and opens no more on this worker.
+      for (const session of http2Sessions) session.close();
+      return watch.drainRequests();
+    },
     allClosed: () => watch.allClosed(),
     destroyAll: () => watch.destroyAll(),
   };
@@ -79,6 +87,12 @@ function refusal(req: http.IncomingMessage, bodyLimit: number): number {
 function refuse(res: http.ServerResponse, status: number): void {
   res.writeHead(status, { 'Content-Type': 'text/plain', Connection: 'close' });
   res.end(`${http.STATUS_CODES[status]}\n`);
+}
+
+/** A TLS client error before the handshake finished (a timeout, a bad hello): no HTTP can be written to it. */
+function handshakeUnfinished(socket: unknown): boolean {
+  const s = socket as { encrypted?: boolean; _secureEstablished?: boolean };
+  return s.encrypted === true && s._secureEstablished !== true;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -30,6 +30,8 @@ export interface WatchOptions {
    * is one listener call: node's emit copies its listener array when there are two).
    */
   tracksItself?: boolean;
+  /** --trust-proxy: the client address to log, from the peer and X-Forwarded-For. */
+  clientAddress?: (peer: string, forwardedFor: string | string[] | undefined) => string;
 }
 
 /** One request in flight and what the sweep needs to judge it. */
@@ -57,6 +59,9 @@ export class ServerWatch {
   readonly #server: net.Server;
   readonly #options: WatchOptions;
   readonly #sockets = new Set<net.Socket>();
+  /** Connections whose first request has not arrived yet: not idle, whatever node:http says. */
+  readonly #fresh = new Set<net.Socket>();
+  #freshTimer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Exchange>();
   #served = 0;
   #accepted = 0;
@@ -74,8 +79,10 @@ export class ServerWatch {
     server.on('connection', (socket: net.Socket) => {
       this.#accepted++;
       this.#sockets.add(socket);
+      this.#fresh.add(socket);
       socket.once('close', () => {
         this.#sockets.delete(socket);
+        this.#fresh.delete(socket);
         if (this.#draining) this.#checkSettled();
       });
     });
@@ -99,6 +106,7 @@ export class ServerWatch {
   track(req: http.IncomingMessage, res: http.ServerResponse): void {
     const { onAccess, onResponse } = this.#options;
     // bytesWritten sums what is queued: read it only when the access log or the metrics need it.
+    this.#fresh.delete(req.socket);
     const exchange = new Exchange(req, res, Date.now(), onAccess || onResponse ? req.socket.bytesWritten : 0);
     if (this.#options.requestId) {
       const id = requestIdFor(req.headers[REQUEST_ID_HEADER]);
@@ -114,7 +122,7 @@ export class ServerWatch {
       if (res.writableFinished) {
         this.#served++;
         if (onResponse) onResponse(req.method ?? '-', res.statusCode, bodyBytesSent(exchange), Date.now() - exchange.started);
-        if (onAccess) onAccess(accessRecord(exchange));
+        if (onAccess) onAccess(accessRecord(exchange, this.#options.clientAddress));
       }
       if (this.#draining) this.#closeIdleSoon();
     });
@@ -165,9 +173,31 @@ export class ServerWatch {
     // After a response finishes its socket becomes idle on the next tick; close it then.
     this.#idleTimer ??= setImmediate(() => {
       this.#idleTimer = undefined;
-      closeIdle(this.#server);
+      this.#closeIdle();
       this.#checkSettled();
     });
+  }
+
+  /**
+   * Closes the keep-alive connections waiting for their next request. Not node's
+   * closeIdleConnections(): it also closes a connection whose first request has not been read yet
+   * (accepted just before the drain), and that request fails, a reset under connection-per-request
+   * load. Those get `Connection: close` on their request instead; one that sends nothing is closed
+   * after the server's head timeout.
+   */
+  #closeIdle(): void {
+    if (!isHttpServer(this.#server)) return;
+    const busy = new Set<net.Socket>();
+    for (const x of this.#inFlight) busy.add(x.req.socket);
+    for (const socket of this.#sockets) {
+      if (!this.#fresh.has(socket) && !busy.has(socket) && !isUpgraded(socket)) socket.destroy();
+    }
+    if (this.#fresh.size > 0 && this.#freshTimer === undefined) {
+      const headMs = this.#server.headersTimeout > 0 ? this.#server.headersTimeout : 10_000;
+      this.#freshTimer = setTimeout(() => {
+        for (const socket of this.#fresh) socket.destroy();
+      }, headMs).unref();
+    }
   }
 
   /**
@@ -178,7 +208,7 @@ export class ServerWatch {
   drainRequests(): Promise<void> {
     this.#draining = true;
     for (const x of this.#inFlight) if (!x.res.headersSent) x.res.setHeader('Connection', 'close');
-    closeIdle(this.#server);
+    this.#closeIdle();
     return new Promise((resolve) => {
       this.#settled.push(resolve);
       this.#checkSettled();
@@ -211,10 +241,6 @@ function isHttpServer(server: net.Server): server is http.Server {
   return typeof (server as http.Server).closeIdleConnections === 'function';
 }
 
-function closeIdle(server: net.Server): void {
-  if (isHttpServer(server)) server.closeIdleConnections();
-}
-
 /** node:http drops its parser from a socket it handed to an 'upgrade' listener. */
 function isUpgraded(socket: net.Socket): boolean {
   const s = socket as net.Socket & { parser?: unknown; _httpMessage?: unknown };
@@ -227,14 +253,21 @@ function seconds(ms: number): string {
 
 /** What the socket carried for this response, minus its head: nginx's $body_bytes_sent. */
 function bodyBytesSent(x: Exchange): number {
-  const head = (x.res as unknown as { _header: string | null })._header;
-  return Math.max(0, x.req.socket.bytesWritten - x.writtenBefore - (head ? Buffer.byteLength(head, 'latin1') : 0));
+  const head = (x.res as unknown as { _header: string | boolean | null })._header;
+  // HTTP/2 (node:http2's compatibility response: _header is `true`): the head is HPACK-coded and
+  // every stream shares the socket, so a declared length is the honest figure when there is one.
+  if (typeof head !== 'string') {
+    const declared = Number(x.res.getHeader('content-length'));
+    if (head === true && Number.isFinite(declared)) return declared;
+  }
+  return Math.max(0, x.req.socket.bytesWritten - x.writtenBefore - (typeof head === 'string' ? Buffer.byteLength(head, 'latin1') : 0));
 }
 
-function accessRecord(x: Exchange): AccessRecord {
+function accessRecord(x: Exchange, clientAddress: WatchOptions['clientAddress']): AccessRecord {
   const { req, res } = x;
+  const peer = req.socket.remoteAddress ?? '-';
   return {
-    remote: req.socket.remoteAddress ?? '-',
+    remote: clientAddress ? clientAddress(peer, req.headers['x-forwarded-for']) : peer,
     time: x.started,
     method: req.method ?? '-',
     url: req.url ?? '-',

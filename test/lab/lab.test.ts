@@ -89,4 +89,8 @@ test('bad flags are usage errors', async () => {
   await assert.rejects(run(['--concurrency', '0']), /--concurrency must be a whole number from 1/);
   await assert.rejects(run(['--mode', 'sometimes']), /--mode must be one of close, keep-alive, both/);
   await assert.rejects(run(['--bogus']), /unknown option '--bogus'/);
+  await assert.rejects(run(['--experiment', 'herds']), /--experiment must be one of matrix, herd, all/);
+  await assert.rejects(run(['--experiment', 'herd', '--servers', 'apache']), /--servers must be one of herd-shared/);
+  await assert.rejects(run(['--experiment', 'herd', '--loads', 'trickle']), /--loads must be one of sequential, burst/);
+  await assert.rejects(run(['--experiment', 'herd', '--connections', '0']), /--connections must be a whole number from 1/);
 });

@@ -1,7 +1,9 @@
-// reuseport and rolling reload: a worker's listener that closes takes the connections queued on
-// it along (reset), unless net.ipv4.tcp_migrate_req=1 (Linux 5.14+) moves them to a sibling
-// listener. The sysctl is per network namespace: each case runs in a namespace of its own, so the
-// host's setting is never touched. Needs root (unshare -n); skipped otherwise.
+// reuseport and rolling reload: a listener that closes takes the connections queued on it along
+// (reset), unless net.ipv4.tcp_migrate_req=1 (Linux 5.14+) moves them to a sibling listener.
+// herd's reuseport sockets belong to the slots (the supervisor holds them), so none closes on a
+// reload: zero failures with the sysctl off as well as on. The sysctl is per network namespace:
+// each case runs in a namespace of its own, so the host's setting is never touched. Needs root
+// (unshare -n); skipped otherwise.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,9 +37,9 @@ test('reuseport reload with tcp_migrate_req=1: zero failed requests', { skip }, 
   assert.equal(r.failed, 0, r.errors.join('; '));
 });
 
-test('reuseport reload with tcp_migrate_req=0: what fails is resets of queued connections', { skip }, async (t) => {
+test('reuseport reload with tcp_migrate_req=0: zero failed requests too (the slots keep their sockets)', { skip }, async (t) => {
   const r = await reloadInNamespace(0);
   t.diagnostic(`tcp_migrate_req=0: ${r.ok} ok, ${r.failed} failed (${r.errors.join(', ') || 'none'})`);
   assert.ok(r.ok > 100);
-  for (const e of r.errors) assert.match(e, /ECONNRESET|EPIPE|incomplete response/);
+  assert.equal(r.failed, 0, r.errors.join('; '));
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fixture, runHerd, startHerd, status, tempDir } from '../support/herd_process.ts';
 import { request, waitFor } from '../support/http_client.ts';
+import type { Status } from '../../src/supervisor/control_protocol.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -36,7 +37,10 @@ test('a reload whose newcomer hangs is abandoned; the old worker serves on, and 
   assert.match(herd.output(), /reload aborted: the new worker 1 did not start: APP \S+ was not ready within 3 s \(--start-timeout\)/);
   assert.doesNotMatch(herd.output(), /reload: done/);
   assert.equal((await request(herd.url, '/')).body, before, 'the old worker still serves');
-  assert.equal((await status(herd)).workers.length, 1);
+  const after = JSON.parse((await herd.command('status', '--json')).stdout) as Status;
+  assert.equal(after.workers.length, 1);
+  assert.equal(after.lastReload?.outcome, 'abandoned');
+  assert.match((await herd.command('status')).stdout, /last reload abandoned: the new worker 1 did not start: APP \S+ was not ready within 3 s/);
   fs.rmSync(flag);
   herd.child.kill('SIGHUP');
   await waitFor('the second reload', () => /reload: done/.test(herd.output()));

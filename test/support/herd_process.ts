@@ -89,7 +89,7 @@ export async function startHerd(t: TestContext, args: string[], options: StartOp
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`herd serve did not start within ${options.timeoutMs ?? 20_000} ms:\n${output}`)), options.timeoutMs ?? 20_000);
     const check = () => {
-      const m = /serving .* on (http:\/\/[^\s]+)/.exec(output);
+      const m = /serving .* on (https?:\/\/[^\s]+)/.exec(output);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
