@@ -131,7 +131,7 @@ for (const dispatch of ['shared', 'handoff', 'reuseport'] as const) {
 
     // TERM under keep-alive load: the client stops sending when it sees 503, as a balancer does.
     const load = keepAliveLoad(herd.url, 4);
-    await sleep(300);
+    await waitFor('the load to run', () => load.result.ok >= 20, 20_000);
     const termAt = Date.now();
     herd.child.kill('SIGTERM');
     await waitFor('readiness 503', () => probe.latest() === '503 stopping', 5000);
