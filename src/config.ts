@@ -60,6 +60,16 @@ export interface ServeConfig {
   requestId: boolean;
   /** --metrics HOST:PORT: the supervisor serves Prometheus metrics there; null when off. */
   metrics: { host: string; port: number } | null;
+  /** --health HOST:PORT: the supervisor answers /livez and /readyz there; null when off. */
+  health: { host: string; port: number } | null;
+  /** --health-path PATH: workers answer it on the main port with readiness; null when off. */
+  healthPath: string | null;
+  /** --shutdown-delay: ms between readiness turning 503 at a stop and the drain; 0: drain at once. */
+  shutdownDelayMs: number;
+  /** systemd socket activation: the listening descriptor passed (LISTEN_FDS), served instead of binding host:port. */
+  listenFd: number | null;
+  /** --watch: absolute paths whose changes reload the workers (development); null when off. */
+  watch: string[] | null;
   /** --tls-cert/--tls-key (with --tls-ca, --tls-min-version): HTTPS on the main port; null: cleartext. */
   tls: TlsConfig | null;
   /** --http2: HTTP/2 offered by ALPN beside HTTP/1.1 (node engine, with TLS). */
@@ -168,10 +178,9 @@ export function parseTimeoutSeconds(value: string, flag: string): number {
   return ms;
 }
 
-/** PORT from the environment, as every Node host sets it; undefined when unset or empty. */
-export function portFromEnvironment(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const value = env.PORT;
-  return value === undefined || value === '' ? undefined : parsePort(value, 'the PORT environment variable');
+export function parseHealthPath(value: string): string {
+  if (!/^\/[\x21-\x7e]*$/.test(value) || value.includes('?')) throw new UsageError(`--health-path must be a path starting with / (no query, no spaces), not '${value}'`);
+  return value;
 }
 
 export function parseCount(value: string, flag: string, min = 0): number {

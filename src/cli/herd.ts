@@ -20,6 +20,7 @@ async function ownVersion(): Promise<string> {
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'run the pre-fork HTTP server', load: () => import('./serve.ts') },
+  config: { summary: 'print the configuration herd serve would use and where each value came from', load: () => import('./config.ts') },
   status: { summary: 'show the workers of a running herd', load: () => import('./status.ts') },
   top: { summary: 'live view of a running herd\'s workers, refreshed every second', load: () => import('./top.ts') },
   ls: { summary: 'list the herds running for this user', load: () => import('./ls.ts') },
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   reopen: { summary: 'make a running herd reopen its log files (same as SIGUSR1)', load: () => import('./reopen.ts') },
   bench: { summary: 'load generator: webbench\'s flags, wrk\'s measurements', load: () => import('./bench.ts') },
   lab: { summary: 'run the serial vs multi-process experiment matrix, with kernel probes', load: () => import('./lab.ts') },
+  'systemd-unit': { summary: 'print the systemd .service and .socket units for a herd serve', load: () => import('./systemd_unit.ts') },
   logd: { summary: 'log daemon speaking squid\'s logfile-daemon protocol on stdin', load: () => import('./logd.ts') },
 };
 
@@ -36,7 +38,7 @@ const USAGE = `usage: herd <command> [options]
 
 commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
   .join('\n')}
 
 herd <command> --help shows the options of a command; herd --version prints the version.`;

@@ -4,12 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   ACCESS_LOG_FORMATS, DEFAULTS, defaultControlPath, defaultDispatch, DISPATCH_MODES, ENGINES, HANDOFF_POLICIES,
-  parseChoice, parseCount, parseListenAddress, parsePort, parseTimeoutSeconds, parseWorkers, portFromEnvironment, type ServeConfig, type StaticConfig,
+  parseChoice, parseCount, parseHealthPath, parseListenAddress, parsePort, parseTimeoutSeconds, parseWorkers, type ServeConfig, type StaticConfig,
 } from '../config.ts';
 import { UsageError } from '../errors.ts';
+import { inheritedListenFd, REUSEPORT_CANNOT_ACTIVATE } from '../systemd/socket_activation.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { resolveAppPath } from '../worker/app_loader.ts';
-import { parseCommandLine } from './arguments.ts';
+import { renameSource, resolveOptions, type OptionOrigin, type OptionSources } from '../config/option_sources.ts';
 import { readTlsCredentials, tlsConfigFromFlags } from '../transport/tls_credentials.ts';
 import { checkTransportFlags } from '../transport/transport_flags.ts';
 import { parseTrustProxy } from '../transport/trusted_proxies.ts';
@@ -51,6 +52,18 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --cache-control VALUE    Cache-Control header for files (default none)
   --request-id             keep a valid X-Request-Id or make one: in the response, req.headers, the access log
   --metrics HOST:PORT      serve Prometheus metrics at http://HOST:PORT/metrics from the supervisor (PORT alone: 127.0.0.1)
+  --health HOST:PORT       the supervisor answers /livez and /readyz there (PORT alone: 127.0.0.1)
+  --health-path PATH       workers answer PATH on the main port with readiness (200, or 503 once a stop began)
+  --shutdown-delay SEC     on TERM, readiness turns 503 at once and herd serves SEC more seconds (responses
+                           carry Connection: close) before it drains: time for a balancer to stop routing here
+  --watch[=PATHS]          development: reload the workers when a file changes under PATHS (comma-separated;
+                           bare --watch: the working directory), debounced; node_modules and dotfiles ignored
+  --config FILE            serve options from FILE (.json, or .js exporting an object; keys are the flag names);
+                           without it herd.config.json or herd.config.js in the working directory, if there
+
+Every option can also be set in the environment: HERD_ and its name (HERD_ACCESS_LOG=-, HERD_REQUEST_ID=1),
+PORT, HOST and WEB_CONCURRENCY for --port, --host and --workers. Flags win over the environment, which wins
+over the file. herd config [options] prints the effective configuration and where each value came from.
   --tls-cert FILE          serve HTTPS with this certificate (PEM; re-read by each new worker, so HUP swaps it)
   --tls-key FILE           the certificate's private key (PEM, unencrypted)
   --tls-ca FILE            intermediate certificates sent after the certificate (PEM)
@@ -94,6 +107,11 @@ const OPTIONS = {
   'cache-control': { type: 'string' },
   metrics: { type: 'string' },
   'request-id': { type: 'boolean' },
+  config: { type: 'string' },
+  health: { type: 'string' },
+  'health-path': { type: 'string' },
+  'shutdown-delay': { type: 'string' },
+  watch: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
@@ -105,21 +123,38 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
-  const { values: v, positionals } = parseCommandLine('serve', argv, OPTIONS);
+/** Every serve option by its flag name (the keys of a config file; HERD_ and the name in the environment). */
+export const SERVE_OPTIONS = OPTIONS;
+
+export function parseServeArgs(argv: string[], sources: OptionSources = {}): ServeConfig | 'help' {
+  return explainServeArgs(argv, sources).config;
+}
+
+/** The configuration and where each option came from (flags > environment > file > defaults). */
+export function explainServeArgs(argv: string[], sources: OptionSources = {}): { config: ServeConfig | 'help'; origins: Map<string, OptionOrigin>; file: string | null } {
+  const resolved = resolveOptions('serve', argv, OPTIONS, sources, { watch: '.' });
+  try {
+    return { config: serveConfigFrom(resolved), origins: resolved.origins, file: resolved.file };
+  } catch (err) {
+    throw renameSource(err, resolved.origins);
+  }
+}
+
+function serveConfigFrom({ values: v, positionals, env }: ReturnType<typeof resolveOptions<typeof OPTIONS>>): ServeConfig | 'help' {
   if (v.help) return 'help';
   if (positionals.length > 1) throw new UsageError(`herd serve takes one APP, not ${positionals.length}: ${positionals.join(' ')}`);
   const app = positionals[0] === undefined ? null : resolveAppPath(positionals[0]);
-  const port = v.port === undefined ? (portFromEnvironment() ?? DEFAULTS.port) : parsePort(v.port);
+  const port = v.port === undefined ? DEFAULTS.port : parsePort(v.port); // PORT from the environment is v.port
   const seconds = (value: string | undefined, flag: string, fallbackMs: number) =>
     value === undefined ? fallbackMs : parseTimeoutSeconds(value, flag);
+  const listenFd = inheritedListenFd(env); // systemd socket activation
   const engine = v.engine === undefined ? (app === null ? 'fast' : 'node') : parseChoice(v.engine, ENGINES, '--engine');
   const config: ServeConfig = {
     app,
     host: v.host ?? DEFAULTS.host,
     port,
     workers: parseWorkers(v.workers ?? 'auto'),
-    dispatch: v.dispatch === undefined ? defaultDispatch() : parseChoice(v.dispatch, DISPATCH_MODES, '--dispatch'),
+    dispatch: v.dispatch === undefined ? (listenFd === null ? defaultDispatch() : 'shared') : parseChoice(v.dispatch, DISPATCH_MODES, '--dispatch'),
     handoff: v.handoff === undefined ? 'rr' : parseChoice(v.handoff, HANDOFF_POLICIES, '--handoff'),
     engine,
     graceSeconds: v.grace === undefined ? DEFAULTS.graceSeconds : parseTimeoutSeconds(v.grace, '--grace') / 1000,
@@ -143,6 +178,11 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
     static: staticConfig(v),
     metrics: v.metrics === undefined ? null : parseListenAddress(v.metrics, '--metrics'),
     requestId: v['request-id'] ?? false,
+    health: v.health === undefined ? null : parseListenAddress(v.health, '--health'),
+    healthPath: v['health-path'] === undefined ? null : parseHealthPath(v['health-path']),
+    shutdownDelayMs: seconds(v['shutdown-delay'], '--shutdown-delay', 0),
+    listenFd: listenFd !== null && v.dispatch === 'reuseport' ? refuseActivatedReuseport() : listenFd,
+    watch: v.watch === undefined ? null : watchPaths(v.watch),
     tls: tlsConfigFromFlags(v),
     http2: v.http2 ?? false,
     redirectHttp: v['redirect-http'] === undefined ? null : parsePort(v['redirect-http'], '--redirect-http'),
@@ -151,6 +191,19 @@ export function parseServeArgs(argv: string[]): ServeConfig | 'help' {
   };
   checkTransportFlags(config);
   return config;
+}
+
+/** --watch PATHS: comma-separated files or directories, each of which must exist. */
+function watchPaths(value: string): string[] {
+  const paths = value.split(',').filter((p) => p !== '').map((p) => path.resolve(p));
+  if (paths.length === 0) throw new UsageError(`--watch needs a path, not '${value}'`);
+  const missing = paths.find((p) => !fs.existsSync(p));
+  if (missing) throw new UsageError(`--watch ${missing}: no such file or directory`);
+  return paths;
+}
+
+function refuseActivatedReuseport(): never {
+  throw new UsageError(REUSEPORT_CANNOT_ACTIVATE);
 }
 
 function logPath(value: string): string {

@@ -40,9 +40,11 @@ export interface Dispatch {
 export interface ListenAddress {
   host: string;
   port: number;
+  /** A socket already listening (systemd's, LISTEN_FDS): adopted instead of binding host:port. */
+  fd?: number;
 }
 
-export async function openDispatch(config: ServeConfig, at: ListenAddress = config): Promise<Dispatch> {
+export async function openDispatch(config: ServeConfig, at: ListenAddress = { host: config.host, port: config.port, fd: config.listenFd ?? undefined }): Promise<Dispatch> {
   switch (config.dispatch) {
     case 'reuseport':
       return openReuseport(at, config.workers);

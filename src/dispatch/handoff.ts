@@ -12,7 +12,7 @@ import type { ServeConfig } from '../config.ts';
 import type { WorkerMessage } from '../supervisor/messages.ts';
 import type { WorkerProcess } from '../supervisor/worker_process.ts';
 import type { Dispatch, ListenAddress } from './dispatch.ts';
-import { bindRawHandle, boundPort, listenRaw, socketOnHandle, type RawConnectionHandle } from './raw_listen_handle.ts';
+import { adoptListeningFd, bindRawHandle, boundAddress, boundPort, listenRaw, socketOnHandle, type RawConnectionHandle } from './raw_listen_handle.ts';
 import { clientAddressHash } from './client_address.ts';
 import { headerReadFor, readHeaderBeforeHandoff } from '../transport/proxy_handoff.ts';
 import { runsAtAccept } from '../transport/connection_front.ts';
@@ -86,7 +86,8 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
     worker.onClosed.add((count) => (h.closed += count));
   };
 
-  const handle = await bindRawHandle(at.host, at.port);
+  // systemd's socket (LISTEN_FDS) is listening already; listen() again only sets the backlog.
+  const handle = at.fd !== undefined ? adoptListeningFd(at.fd) : await bindRawHandle(at.host, at.port);
   const port = boundPort(handle);
   listenRaw(handle, config.backlog, at.host, port);
   handle.onconnection = (status, connection) => {
@@ -104,7 +105,7 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
 
   return {
     mode: 'handoff',
-    host: at.host,
+    host: at.fd !== undefined ? boundAddress(handle) : at.host,
     port,
     queued: () => waiting.length + [...handed.values()].reduce((sum, h) => sum + h.unanswered.length, 0),
     shareFor: () => ({ mode: 'handoff', handle: undefined }),

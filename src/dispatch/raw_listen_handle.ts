@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import util from 'node:util';
-import { describeListenError } from '../errors.ts';
+import { describeListenError, HerdError } from '../errors.ts';
 
 /** An accepted connection's handle, to send to a worker (child.send's 'net.Native' kind) and close. */
 export interface RawConnectionHandle {
@@ -72,6 +72,20 @@ export async function bindRawHandle(host: string, port: number, reusePort = fals
   const handle = createServerHandle(address.address, port, address.family, undefined, reusePort ? UV_TCP_REUSEPORT : 0);
   if (typeof handle === 'number') throw failure(handle, host, port);
   return handle;
+}
+
+/** A socket already bound and listening that this process inherited (systemd socket activation). */
+export function adoptListeningFd(fd: number): RawListenHandle {
+  const handle = createServerHandle(null as never, 0, 4, fd);
+  if (typeof handle === 'number') throw new HerdError(`the inherited socket (fd ${fd}) cannot be served: ${util.getSystemErrorName(handle)}; is it a listening TCP socket?`, 'EBADFD');
+  return handle;
+}
+
+/** The address a handle is bound to. */
+export function boundAddress(handle: RawListenHandle): string {
+  const out: { address?: string } = {};
+  (handle.getsockname as (out: { address?: string }) => number)(out);
+  return out.address ?? '';
 }
 
 export function boundPort(handle: RawListenHandle): number {

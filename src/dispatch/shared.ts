@@ -7,9 +7,14 @@
 // listen() on their copy (reuseport.ts's listenOnSocket: the worker side is the same call).
 import type { Dispatch, ListenAddress } from './dispatch.ts';
 import { probeFreePort } from './port_probe.ts';
-import { bindRawHandle, boundPort } from './raw_listen_handle.ts';
+import { adoptListeningFd, bindRawHandle, boundAddress, boundPort } from './raw_listen_handle.ts';
 
 export async function openShared(at: ListenAddress): Promise<Dispatch> {
+  if (at.fd !== undefined) {
+    // systemd's socket: bound and listening already; the workers poll it, as they would herd's.
+    const inherited = adoptListeningFd(at.fd);
+    return { mode: 'shared', host: boundAddress(inherited), port: boundPort(inherited), shareFor: () => ({ mode: 'shared', handle: inherited }), add() {}, remove() {}, gone() {}, close: () => inherited.close() };
+  }
   const { host } = at;
   // The raw handle binds with SO_REUSEADDR and does not listen, so binding succeeds even where a
   // server is listening already; only the workers' listen() would fail. Ask first.

@@ -25,6 +25,8 @@ export type SupervisorMessage =
   | { t: 'listen-reply'; seq: number; mode: DispatchMode; host: string; port: number; error?: { message: string; code: string } }
   /** Stop accepting, finish in-flight requests, exit. */
   | { t: 'drain' }
+  /** A stop began (--shutdown-delay): keep serving, but every response says Connection: close and --health-path 503. */
+  | { t: 'closing' }
   | { t: 'stats-request'; seq: number }
   /** The heartbeat: a worker whose event loop runs answers `pong` at once. */
   | { t: 'ping'; seq: number };

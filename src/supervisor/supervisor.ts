@@ -24,8 +24,13 @@ import { renderMetrics } from '../metrics/prometheus_text.ts';
 import { AppPorts } from './app_ports.ts';
 import { tlsReloadRefusal } from '../transport/tls_credentials.ts';
 import { openHttpsRedirect } from '../transport/redirect_http.ts';
+import { DeployLifecycle } from '../deploy/lifecycle.ts';
 
-type SupervisorEvent = CycleEvent<WorkerProcess> | { type: 'status'; reply: (reply: ControlReply) => void };
+type SupervisorEvent =
+  | CycleEvent<WorkerProcess>
+  | { type: 'status'; reply: (reply: ControlReply) => void }
+  /** --shutdown-delay is over: the held stop goes to the pool now. */
+  | { type: 'stop-delay-over' };
 
 export interface SupervisorEvents {
   /** Called once every worker is ready, with the URL served. */
@@ -54,6 +59,8 @@ export class Supervisor {
   #redirect: http.Server | undefined;
 
   readonly #onReady: ((url: string) => void) | undefined;
+  /** Health listener, shutdown delay, systemd, --watch: told of each lifecycle moment (deploy/lifecycle.ts). */
+  readonly #lifecycle: DeployLifecycle;
 
   constructor(config: ServeConfig, events: SupervisorEvents = {}) {
     this.config = config;
@@ -69,6 +76,13 @@ export class Supervisor {
       replaceUnresponsiveAtOnce: config.dispatch !== 'handoff',
       maxMemoryBytes: config.maxMemoryBytes,
       appLabel: app,
+    });
+    this.#lifecycle = new DeployLifecycle(config, {
+      log: (line) => this.#log(line),
+      readyWorkers: () => this.#cycle.workers().filter((v) => v.state === 'ready').length,
+      reload: () => this.#queue.push({ type: 'signal', signal: 'SIGHUP' }),
+      ownFiles: () => [config.accessLog, config.errorLog, config.pidFile, config.controlPath, this.#logSocket].filter((f): f is string => f !== null && f !== '-'),
+      workers: () => this.#cycle.workers().map((v) => v.worker),
     });
   }
 
@@ -103,6 +117,7 @@ export class Supervisor {
     this.#dispatch = await openDispatch(this.config);
     // Port 0 is resolved by the dispatch; every worker must use the port it found.
     this.config.port = this.#dispatch.port;
+    if (this.config.listenFd !== null) this.config.host = this.#dispatch.host; // systemd's socket, wherever it is bound
     this.#appPorts = new AppPorts(this.config, this.#dispatch, (worker) => {
       const state = this.#cycle.stateOf(worker);
       return state === 'starting' || state === 'ready';
@@ -119,6 +134,7 @@ export class Supervisor {
       this.#log(`metrics on ${this.#metricsUrl}`);
     }
     if (this.config.redirectHttp !== null) this.#redirect = await openHttpsRedirect(this.config.host, this.config.redirectHttp, this.config.port);
+    await this.#lifecycle.open();
     if (this.config.pidFile) writePidFile(this.config.pidFile);
   }
 
@@ -155,13 +171,18 @@ export class Supervisor {
   #moment(moment: CycleMoment): void {
     switch (moment) {
       case 'all-ready':
+        this.#lifecycle.serving(this.url);
         this.#onReady?.(this.url);
         return;
       case 'reload-began':
         this.#reloads++;
+        this.#lifecycle.reloadBegan();
         return;
       case 'reload-ended':
+        this.#lifecycle.reloadEnded(false);
+        return;
       case 'stop-began':
+        this.#lifecycle.stopBegan();
         return;
       case 'stopped':
         void this.#teardown().finally(() => this.#queue.close());
@@ -208,8 +229,13 @@ export class Supervisor {
         this.#appPorts?.gone(event.worker);
         this.#metrics?.exited(event.worker.pid);
         break;
+      case 'stop-delay-over':
+        // Unless the pool stopped by itself meanwhile (a crash loop): then a TERM would mean "kill now".
+        if (this.#cycle.phase !== 'stopping' && this.#cycle.phase !== 'stopped') this.#cycle.handle({ type: 'signal', signal: 'SIGTERM' });
+        return;
     }
     if (this.#certificateRefusesReload(event)) return;
+    if (this.#lifecycle.delaysStop(event, () => this.#queue.push({ type: 'stop-delay-over' }))) return;
     this.#cycle.handle(event);
   }
 
@@ -236,6 +262,7 @@ export class Supervisor {
     this.#redirect?.close();
     this.#redirect?.closeAllConnections();
     this.#metricsServer?.closeAllConnections(); // a scraper's keep-alive connection must not keep herd alive
+    await this.#lifecycle.close();
     await this.#logd?.stop();
     for (const file of [this.config.controlPath, this.config.pidFile]) {
       try {

@@ -21,6 +21,7 @@ import { appListenCalls, listenAsHerd, takeOverListen, type ListenReply } from '
 import { ServerWatch } from './server_watch.ts';
 import { appHandlesStopSignal, emitStopSignalToApp, holdAppSignalListeners } from './app_signals.ts';
 import { RequestMetrics } from '../metrics/request_metrics.ts';
+import { markClosing, watchAppServerHealth, withWorkerHealth } from '../health/worker_side.ts';
 import { listenOnSocket } from '../dispatch/reuseport.ts';
 import type { RawConnectionHandle, RawListenHandle, ReceivedHandle } from '../dispatch/raw_listen_handle.ts';
 import { HandoffReceiver } from '../dispatch/handoff.ts';
@@ -79,6 +80,9 @@ process.on('message', (message: SupervisorMessage, handle?: ReceivedHandle) => {
       break;
     case 'drain':
       void drain();
+      break;
+    case 'closing':
+      markClosing();
       break;
     case 'stats-request':
       send({ t: 'stats', seq: message.seq, stats: stats() });
@@ -186,6 +190,7 @@ function adoptAppServer(cfg: ServeConfig, server: net.Server, workerId: number):
     clientAddress: clientAddress(cfg),
   });
   leaveBodiesToHerd(server);
+  watchAppServerHealth(server, cfg.healthPath);
   served.push({
     server,
     connections: () => watch.connections(),
@@ -232,7 +237,7 @@ async function serveListener(cfg: ServeConfig, app: Listener | null, handle: Raw
     throw new HerdError(`APP ${shownAppPath(cfg.app!)} is an Express app, which needs node:http's request and response: run it with --engine node (the default for an APP)`, 'APP_NEEDS_NODE');
   }
   const transport = engineTransport(cfg);
-  const engine = createEngine(cfg, handler, transport.node);
+  const engine = createEngine(cfg, withWorkerHealth(handler, cfg.healthPath), transport.node);
   // What the dispatch feeds: the engine's server, or a front that reads PROXY headers / does TLS first.
   const front = transport.front(engine.server);
   const server = front.server;
@@ -342,6 +347,7 @@ function stats(): WorkerStats {
 async function drain(): Promise<void> {
   if (draining) return;
   draining = true;
+  markClosing();
   const graceMs = (config?.graceSeconds ?? 30) * 1000;
   // Leave before the supervisor's SIGKILL at --grace, so herd closes what is open, not the kernel.
   const deadline = Date.now() + graceMs - Math.min(1000, graceMs / 10);

@@ -1,0 +1,27 @@
+// --health HOST:PORT: /livez and /readyz from the supervisor, on a listener of its own, so a probe
+// never queues behind application traffic and still answers while every worker restarts.
+import http from 'node:http';
+import { describeListenError } from '../errors.ts';
+import { LIVE_ANSWER, readinessAnswer, type HealthAnswer, type ReadinessState } from './readiness.ts';
+
+export async function openHealthServer(host: string, port: number, state: () => ReadinessState): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    let answer: HealthAnswer;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 }).end();
+      return;
+    }
+    if (path === '/livez') answer = LIVE_ANSWER;
+    else if (path === '/readyz') answer = readinessAnswer(state());
+    else answer = { status: 404 as 200, body: 'herd answers /livez and /readyz here\n' };
+    res.writeHead(answer.status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(answer.body), 'Cache-Control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : answer.body);
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(describeListenError(err, host, port)));
+    server.listen(port, host, resolve);
+  });
+  return server;
+}
