@@ -27,6 +27,8 @@ class FastEngine implements Engine, ConnectionHost {
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly cut: (line: string) => void;
   draining = false;
   private readonly handler: Handler;
   private readonly maxConnections: number;
@@ -47,15 +49,18 @@ class FastEngine implements Engine, ConnectionHost {
     this.requestTimeoutMs = options.requestTimeoutMs;
     this.headersTimeoutMs = options.headersTimeoutMs;
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
+    this.bodyTimeoutMs = options.bodyTimeoutMs ?? 0;
+    this.cut = options.onCut ?? ((line) => console.error(`herd cut a response: ${line}`));
     this.maxConnections = options.maxConnections;
     this.onAccess = options.onAccess;
     this.onResponse = options.onResponse;
     this.requestId = options.requestId ?? false;
-    this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit };
+    // 0: no limit of herd's (the app decides), as on the node engine.
+    this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit > 0 ? options.bodyLimit : Number.MAX_SAFE_INTEGER };
     const seconds = Math.floor(options.keepAliveTimeoutMs / 1000);
     this.keepAliveLines = 'Connection: keep-alive\r\n' + (seconds > 0 ? `Keep-Alive: timeout=${seconds}\r\n` : '');
     // Timeouts are checked by one sweep over all connections, often enough to be a few % late at most.
-    const shortest = Math.min(...[options.requestTimeoutMs, options.headersTimeoutMs, options.keepAliveTimeoutMs].filter((t) => t > 0), 4000);
+    const shortest = Math.min(...[options.requestTimeoutMs, options.headersTimeoutMs, options.keepAliveTimeoutMs, this.bodyTimeoutMs].filter((t) => t > 0), 4000);
     this.sweepEveryMs = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
     const server = net.createServer({ allowHalfOpen: true });
     this.server = server;
