@@ -1,6 +1,6 @@
 // One client connection: bytes in through the parser, handlers called per request, responses out
 // in request order, and the connection's timeouts (checked by the engine's sweep, not per-request timers).
-// It talks to the libuv handle directly (stream_handle.ts), not through a net.Socket.
+// It talks to the libuv handle directly (src/uv/stream_handle.ts), not through a net.Socket.
 //
 // Responses queue in request order; only the first writes, the others buffer until their turn
 // (pipelining). Output is gathered while a read is processed and leaves in one write (writev for
@@ -16,9 +16,10 @@ import { FastRequest } from './request.ts';
 import { FastResponse } from './response.ts';
 import type { ResponseChannel, EncodedResponseCache } from './response.ts';
 import {
-  attachHandle, closeHandle, pauseReading, peerAddress, resumeReading, setNoDelay, shutdownHandle, writeBuffer, writeBuffers, WRITE_PENDING,
-} from './stream_handle.ts';
-import type { HandleOwner, StreamHandle } from './stream_handle.ts';
+  attachHandle, closeHandle, pauseReading, peerAddress, resumeReading, setNoDelay, shutdownHandle, writeBuffer, writeBuffers,
+} from '../uv/stream_handle.ts';
+import { WRITE_PENDING } from '../uv/writer.ts';
+import type { HandleOwner, StreamHandle } from '../uv/stream_handle.ts';
 
 /** What a connection needs from its engine. */
 export interface ConnectionHost {

@@ -16,8 +16,9 @@ import { EncodedResponseCache } from './response.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request_id.ts';
 import type { FastResponse } from './response.ts';
 import { refuseOverCapacity } from './over_capacity.ts';
-import { acceptHandles, closeHandle, requireStreamHandles, takeHandle } from './stream_handle.ts';
-import type { StreamHandle } from './stream_handle.ts';
+import { acceptHandles, closeHandle, takeHandle } from '../uv/stream_handle.ts';
+import { requireStreamBinding } from '../uv/binding.ts';
+import type { StreamHandle } from '../uv/stream_handle.ts';
 import type { Handler } from './types.ts';
 
 class FastEngine implements Engine, ConnectionHost {
@@ -194,6 +195,6 @@ class FastEngine implements Engine, ConnectionHost {
 }
 
 export function createFastEngine(handler: Handler, options: EngineOptions): Engine {
-  requireStreamHandles('the fast engine', '--engine node');
+  requireStreamBinding('the fast engine', '--engine node');
   return new FastEngine(handler, options);
 }
