@@ -1,12 +1,13 @@
 // Client TCP connections on libuv handles directly (Node's own tcp_wrap binding, the layer under
-// net.Socket). Why not net.Socket: each one builds a Duplex stream, its states and listeners, and
-// on this machine a connection per request then costs ~110 µs of the generator's CPU against ab's
-// ~55 µs; on the bare handle it costs ~60 µs. The load generator has to be the cheaper side of
-// the measurement, so the hot path talks to the handle. This file is the only place that knows
-// the binding's shape; every callback is one shared function (no closure per connection) that
-// finds its connection through the handle.
+// net.Socket; declared in src/uv/binding.ts). Why not net.Socket: each one builds a Duplex stream,
+// its states and listeners, and on this machine a connection per request then costs ~110 µs of the
+// generator's CPU against ab's ~55 µs; on the bare handle it costs ~60 µs. The load generator has
+// to be the cheaper side of the measurement, so the hot path talks to the handle. Every callback
+// is one shared function (no closure per connection) that finds its connection through the handle.
 import net from 'node:net';
-import { HerdError } from '../errors.ts';
+import { READ_RESULT, requireTcpBinding, state, tcpBinding, UV_EOF } from '../uv/binding.ts';
+import type { ConnectReq, UvStream, UvTcp } from '../uv/binding.ts';
+import { createStreamWriter } from '../uv/writer.ts';
 
 /** What a handle reports to its owner. `handle` lets the owner ignore a handle it already dropped. */
 export interface TcpEvents {
@@ -20,58 +21,14 @@ export interface TcpEvents {
   onWritten(handle: TcpHandle): void;
 }
 
-/** The part of the binding's TCP handle used here, plus the owner we attach. */
-export interface TcpHandle {
+/** A client TCP handle, plus the owner we attach. */
+export interface TcpHandle extends UvTcp {
   events: TcpEvents;
   onread: (this: TcpHandle) => void;
-  connect(req: ConnectReq, address: string, port: number): number;
-  connect6(req: ConnectReq, address: string, port: number): number;
-  readStart(): number;
-  useUserBuffer(buffer: Uint8Array): void;
-  setNoDelay(on: boolean): number;
-  writeBuffer(req: WriteReq, data: Uint8Array): number;
-  close(): void;
 }
 
-interface ConnectReq {
-  oncomplete: (this: ConnectReq, status: number, handle: TcpHandle) => void;
-}
-
-interface WriteReq {
-  handle: TcpHandle;
-  buffer: Uint8Array;
-  oncomplete: (this: WriteReq, status: number) => void;
-}
-
-interface TcpBinding {
-  TCP: new (type: number) => TcpHandle;
-  TCPConnectWrap: new () => ConnectReq;
-  constants: { SOCKET: number };
-}
-
-interface StreamBinding {
-  WriteWrap: new () => WriteReq;
-  streamBaseState: Int32Array;
-  kReadBytesOrError: number;
-  kLastWriteWasAsync: number;
-}
-
-type BindingLoader = (name: string) => unknown;
-
-function loadBindings(): { tcp: TcpBinding; stream: StreamBinding } {
-  const binding = (process as unknown as { binding?: BindingLoader }).binding;
-  if (typeof binding !== 'function') {
-    throw new HerdError(`herd bench needs process.binding('tcp_wrap'), which this Node (${process.version}) does not have; use Node 22 or 24`);
-  }
-  return { tcp: binding('tcp_wrap') as TcpBinding, stream: binding('stream_wrap') as StreamBinding };
-}
-
-const { tcp, stream } = loadBindings();
-const state = stream.streamBaseState;
-const READ_RESULT = stream.kReadBytesOrError;
-const WRITE_WAS_ASYNC = stream.kLastWriteWasAsync;
-/** libuv's UV_EOF. */
-const UV_EOF = -4095;
+requireTcpBinding('herd bench', 'run it with Node 24');
+const tcp = tcpBinding!;
 
 function onRead(this: TcpHandle): void {
   const nread = state[READ_RESULT];
@@ -80,7 +37,8 @@ function onRead(this: TcpHandle): void {
   else if (nread < 0) this.events.onFailure(this, nread);
 }
 
-function afterConnect(this: ConnectReq, status: number, handle: TcpHandle): void {
+function afterConnect(this: ConnectReq, status: number, uvHandle: UvTcp): void {
+  const handle = uvHandle as TcpHandle;
   if (status < 0) {
     handle.events.onFailure(handle, status);
     return;
@@ -90,17 +48,18 @@ function afterConnect(this: ConnectReq, status: number, handle: TcpHandle): void
   else handle.events.onConnect(handle);
 }
 
-function afterWrite(this: WriteReq, status: number): void {
-  if (status < 0) this.handle.events.onFailure(this.handle, status);
-  else this.handle.events.onWritten(this.handle);
-}
+const writer = createStreamWriter((handle: UvStream, status: number) => {
+  const tcpHandle = handle as TcpHandle;
+  if (status < 0) tcpHandle.events.onFailure(tcpHandle, status);
+  else tcpHandle.events.onWritten(tcpHandle);
+});
 
 /**
  * Starts a connection. Reads land at the start of `receiveBuffer` (shared by all the handles of
  * a thread: each read is handled before the next). Returns the handle, or a negative errno.
  */
 export function tcpConnect(address: string, port: number, noDelay: boolean, receiveBuffer: Uint8Array, events: TcpEvents): TcpHandle | number {
-  const handle = new tcp.TCP(tcp.constants.SOCKET);
+  const handle = new tcp.TCP(tcp.constants.SOCKET) as TcpHandle;
   handle.events = events;
   handle.onread = onRead;
   handle.useUserBuffer(receiveBuffer);
@@ -115,24 +74,9 @@ export function tcpConnect(address: string, port: number, noDelay: boolean, rece
   return handle;
 }
 
-/**
- * The request object of the next write. A write the kernel takes at once never binds its
- * request object (StreamBase skips the WriteWrap), so one object serves every such write; only a
- * write that goes asynchronous keeps its object, and the next write gets a fresh one.
- */
-let writeReq = new stream.WriteWrap();
-
 /** Writes `data` (kept alive by the caller until written). 1: done now, 0: pending (onWritten follows), <0: errno. */
 export function tcpWrite(handle: TcpHandle, data: Uint8Array): number {
-  const req = writeReq;
-  req.handle = handle;
-  req.buffer = data;
-  req.oncomplete = afterWrite;
-  const err = handle.writeBuffer(req, data);
-  if (err < 0) return err;
-  if (state[WRITE_WAS_ASYNC] === 0) return 1;
-  writeReq = new stream.WriteWrap();
-  return 0;
+  return writer.write(handle, data);
 }
 
 export function tcpClose(handle: TcpHandle): void {

@@ -1,6 +1,6 @@
 // One client connection: bytes in through the parser, handlers called per request, responses out
 // in request order, and the connection's timeouts (checked by the engine's sweep, not per-request timers).
-// It talks to the libuv handle directly (stream_handle.ts), not through a net.Socket.
+// It talks to the libuv handle directly (src/uv/stream_handle.ts), not through a net.Socket.
 //
 // Responses queue in request order; only the first writes, the others buffer until their turn
 // (pipelining). Output is gathered while a read is processed and leaves in one write (writev for
@@ -16,9 +16,10 @@ import { FastRequest } from './request.ts';
 import { FastResponse } from './response.ts';
 import type { ResponseChannel, EncodedResponseCache } from './response.ts';
 import {
-  attachHandle, closeHandle, pauseReading, peerAddress, resumeReading, setNoDelay, shutdownHandle, writeBuffer, writeBuffers, WRITE_PENDING,
-} from './stream_handle.ts';
-import type { HandleOwner, StreamHandle } from './stream_handle.ts';
+  attachHandle, closeHandle, pauseReading, peerAddress, resumeReading, setNoDelay, shutdownHandle, writeBuffer, writeBuffers,
+} from '../uv/stream_handle.ts';
+import { WRITE_PENDING } from '../uv/writer.ts';
+import type { HandleOwner, StreamHandle } from '../uv/stream_handle.ts';
 
 /** What a connection needs from its engine. */
 export interface ConnectionHost {
@@ -28,6 +29,10 @@ export interface ConnectionHost {
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** A request body with no bytes for this long gets 408 (--body-timeout); 0: off. */
+  readonly bodyTimeoutMs: number;
+  /** One line per response the engine cut by a timeout. */
+  cut(line: string): void;
   newParser(sink: ParserSink): RequestParser;
   invoke(req: FastRequest, res: FastResponse, connection: Connection): void;
   completed(res: FastResponse, head: RequestHead | null, connection: Connection): void;
@@ -50,8 +55,11 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
   private readonly host: ConnectionHost;
   private readonly parser: RequestParser;
   private readonly queue: FastResponse[] = [];
-  /** The request whose body is still arriving. */
+  /** The request whose body is still arriving, and its response. */
   private receiving: FastRequest | null = null;
+  private receivingRes: FastResponse | null = null;
+  /** When the receiving request's last body bytes (or its head) arrived: --body-timeout counts from here. */
+  private bodyMovedAt = 0;
   private servedAny = false;
   /** When we started waiting for a request head (accept, or the last response). */
   private waitingSince: number;
@@ -144,10 +152,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
       return;
     }
     this.parser.stop();
-    if (this.receiving !== null) {
-      this.receiving.failBody(new HerdError('client closed before the body arrived', 'HERD_BODY_ABORTED'));
-      this.receiving = null;
-    }
+    this.abandonBody('client closed before the body arrived', 'HERD_BODY_ABORTED');
     if (this.queue.length === 0) this.closeGracefully(true);
     else this.announceCloseOnLast();
   }
@@ -172,8 +177,13 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     const req = new FastRequest(head);
     const res = new FastResponse(this, head, head.keepAlive && !draining, now);
     this.queue.push(res);
-    if (head.bodyKind === BODY_NONE) req.endBody();
-    else this.receiving = req;
+    if (head.bodyKind === BODY_NONE) {
+      req.endBody();
+    } else {
+      this.receiving = req;
+      this.receivingRes = res;
+      this.bodyMovedAt = now;
+    }
     if (draining) this.parser.finishCurrentMessage();
     if (this.queue.length === 1) res.activate();
     this.host.invoke(req, res, this);
@@ -181,28 +191,41 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
 
   onBody(chunk: Buffer): void {
     // A copy: the chunk is a view of the read buffer and the handler reads it later.
-    if (this.receiving !== null) this.receiving.pushBody(Buffer.from(chunk));
+    if (this.receiving !== null) {
+      this.bodyMovedAt = this.readTime;
+      this.receiving.pushBody(Buffer.from(chunk));
+    }
   }
 
   onMessageEnd(): void {
     if (this.receiving !== null) {
       this.receiving.endBody();
       this.receiving = null;
+      // --request-timeout bounds the handler's answer, which starts once the body is in.
+      this.receivingRes!.waitingSince = this.readTime;
+      this.receivingRes = null;
     }
   }
 
   onParseError(failure: ParseFailure): void {
-    const receiving = this.receiving;
-    if (receiving !== null) {
+    const res = this.receivingRes;
+    if (res !== null) {
       // The body of a request already handed to its handler went bad: that request's answer becomes the error.
-      this.receiving = null;
-      receiving.failBody(new HerdError(`request body rejected: ${failure.reason}`, 'HERD_BAD_BODY'));
-      const res = this.queue[this.queue.length - 1];
+      this.abandonBody(`request body rejected: ${failure.reason}`, 'HERD_BAD_BODY');
       if (res.started) this.destroy();
       else res.supersede(failure.status, failure.reason, true);
       return;
     }
     this.respondError(failure.status, failure.reason);
+  }
+
+  /** The body being received will never complete: its handler's reads fail with this. */
+  private abandonBody(message: string, code: string): void {
+    const receiving = this.receiving;
+    if (receiving === null) return;
+    this.receiving = null;
+    this.receivingRes = null;
+    receiving.failBody(new HerdError(message, code));
   }
 
   /** An answer from the engine itself (bad request, timeout), queued after the others; closes after. */
@@ -339,6 +362,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     // A response the engine already replaced (bad body, timeout), or a body the client cut short:
     // the handler failing is a consequence, not news.
     if (res.writableEnded && !res.started) return;
+    if (error instanceof HerdError && (error.code === 'HERD_BODY_TIMEOUT' || error.code === 'HERD_REQUEST_TIMEOUT')) return; // the engine answered (and logged) it
     const bodyLost = error instanceof HerdError && error.code === 'HERD_BODY_ABORTED';
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     if (!bodyLost) console.error(`herd: handler failed on ${method} ${url}: ${detail}`);
@@ -356,17 +380,22 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
       return;
     }
     const host = this.host;
+    // The body may still be arriving after its answer went out (a handler that did not read it).
+    if (this.receivingRes !== null && host.bodyTimeoutMs > 0 && now - this.bodyMovedAt >= host.bodyTimeoutMs) {
+      this.cutBody(now);
+      return;
+    }
     const first = this.queue[0];
     if (first !== undefined) {
-      if (host.requestTimeoutMs > 0 && now - first.startedAt >= host.requestTimeoutMs) {
-        if (first.started) {
+      // A response whose request body is still arriving is bounded by --body-timeout, not this.
+      if (first !== this.receivingRes && host.requestTimeoutMs > 0 && now - first.waitingSince >= host.requestTimeoutMs) {
+        const answered = !first.started;
+        host.cut(`${this.describe(first)}: ${answered ? 503 : 'connection closed'}: no response within ${seconds(now - first.waitingSince)} s (--request-timeout)`);
+        if (!answered) {
           this.destroy();
         } else {
           this.parser.stop();
-          if (this.receiving !== null) {
-            this.receiving.failBody(new HerdError('request timed out', 'HERD_REQUEST_TIMEOUT'));
-            this.receiving = null;
-          }
+          this.abandonBody('request timed out', 'HERD_REQUEST_TIMEOUT');
           first.supersede(503, 'request timed out', true);
         }
       }
@@ -378,6 +407,23 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     }
     const limit = this.servedAny ? host.keepAliveTimeoutMs : host.headersTimeoutMs;
     if (limit > 0 && now - this.waitingSince >= limit) this.closeGracefully(false);
+  }
+
+  /** --body-timeout: the body stopped arriving. 408 and close, or only close when the answer has begun. */
+  private cutBody(now: number): void {
+    const res = this.receivingRes!;
+    const answered = !res.started && !res.writableEnded;
+    this.host.cut(`${this.describe(res)}: ${answered ? 408 : 'connection closed'}: no request body bytes for ${seconds(now - this.bodyMovedAt)} s (--body-timeout)`);
+    this.parser.stop();
+    this.abandonBody('no request body bytes in time (--body-timeout)', 'HERD_BODY_TIMEOUT');
+    if (answered) res.supersede(408, 'request body not received in time', true);
+    else this.destroy();
+  }
+
+  /** 'METHOD /url from ADDRESS', as the node engine's cut lines begin. */
+  private describe(res: FastResponse): string {
+    const head = res.head;
+    return `${head?.method ?? '-'} ${head?.url ?? '-'} from ${this.remoteAddress}`;
   }
 
   /**
@@ -408,10 +454,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     this.closingSince = this.now();
     this.closeAtOnce = clientDone;
     this.parser.stop();
-    if (this.receiving !== null) {
-      this.receiving.failBody(new HerdError('connection closed before the body arrived', 'HERD_BODY_ABORTED'));
-      this.receiving = null;
-    }
+    this.abandonBody('connection closed before the body arrived', 'HERD_BODY_ABORTED');
     if (this.paused && this.handle !== null) {
       this.paused = false;
       resumeReading(this.handle);
@@ -443,10 +486,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
   private onClose(): void {
     this.closed = true;
     this.parser.stop();
-    if (this.receiving !== null) {
-      this.receiving.failBody(new HerdError('connection closed before the body arrived', 'HERD_BODY_ABORTED'));
-      this.receiving = null;
-    }
+    this.abandonBody('connection closed before the body arrived', 'HERD_BODY_ABORTED');
     this.outFirst = null;
     this.outRest = null;
     const queue = this.queue;
@@ -456,6 +496,10 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     }
     this.host.closed(this);
   }
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
 }
 
 function flushAtTickEnd(connection: Connection): void {

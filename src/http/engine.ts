@@ -16,8 +16,9 @@ import { EncodedResponseCache } from './response.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request_id.ts';
 import type { FastResponse } from './response.ts';
 import { refuseOverCapacity } from './over_capacity.ts';
-import { acceptHandles, closeHandle, requireStreamHandles, takeHandle } from './stream_handle.ts';
-import type { StreamHandle } from './stream_handle.ts';
+import { acceptHandles, closeHandle, takeHandle } from '../uv/stream_handle.ts';
+import { requireStreamBinding } from '../uv/binding.ts';
+import type { StreamHandle } from '../uv/stream_handle.ts';
 import type { Handler } from './types.ts';
 
 class FastEngine implements Engine, ConnectionHost {
@@ -27,6 +28,8 @@ class FastEngine implements Engine, ConnectionHost {
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly cut: (line: string) => void;
   draining = false;
   private readonly handler: Handler;
   private readonly maxConnections: number;
@@ -49,16 +52,19 @@ class FastEngine implements Engine, ConnectionHost {
     this.requestTimeoutMs = options.requestTimeoutMs;
     this.headersTimeoutMs = options.headersTimeoutMs;
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
+    this.bodyTimeoutMs = options.bodyTimeoutMs ?? 0;
+    this.cut = options.onCut ?? ((line) => console.error(`herd cut a response: ${line}`));
     this.maxConnections = options.maxConnections;
     this.onAccess = options.onAccess;
     this.onResponse = options.onResponse;
     this.requestId = options.requestId ?? false;
     this.clientAddress = options.clientAddress;
-    this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit };
+    // 0: no limit of herd's (the app decides), as on the node engine.
+    this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit > 0 ? options.bodyLimit : Number.MAX_SAFE_INTEGER };
     const seconds = Math.floor(options.keepAliveTimeoutMs / 1000);
     this.keepAliveLines = 'Connection: keep-alive\r\n' + (seconds > 0 ? `Keep-Alive: timeout=${seconds}\r\n` : '');
     // Timeouts are checked by one sweep over all connections, often enough to be a few % late at most.
-    const shortest = Math.min(...[options.requestTimeoutMs, options.headersTimeoutMs, options.keepAliveTimeoutMs].filter((t) => t > 0), 4000);
+    const shortest = Math.min(...[options.requestTimeoutMs, options.headersTimeoutMs, options.keepAliveTimeoutMs, this.bodyTimeoutMs].filter((t) => t > 0), 4000);
     this.sweepEveryMs = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
     const server = net.createServer({ allowHalfOpen: true });
     this.server = server;
@@ -192,6 +198,6 @@ class FastEngine implements Engine, ConnectionHost {
 }
 
 export function createFastEngine(handler: Handler, options: EngineOptions): Engine {
-  requireStreamHandles('the fast engine', '--engine node');
+  requireStreamBinding('the fast engine', '--engine node');
   return new FastEngine(handler, options);
 }

@@ -1,8 +1,8 @@
 // A connection over the per-worker limit: a short 503, then close, reading (and dropping) what the
 // client sends meanwhile so it gets the answer rather than a reset.
 import type net from 'node:net';
-import { attachHandle, closeHandle, shutdownHandle, writeBuffer } from './stream_handle.ts';
-import type { HandleOwner, StreamHandle } from './stream_handle.ts';
+import { attachHandle, closeHandle, shutdownHandle, writeBuffer } from '../uv/stream_handle.ts';
+import type { HandleOwner, StreamHandle } from '../uv/stream_handle.ts';
 
 const OVER_CAPACITY = Buffer.from(
   'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 37\r\nConnection: close\r\n\r\nService Unavailable: too many clients',

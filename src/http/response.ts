@@ -84,6 +84,8 @@ export class FastResponse implements Response {
   closeAfter: boolean;
   /** Wall-clock ms when the request head was complete. */
   readonly startedAt: number;
+  /** Since when the handler's answer is awaited (the head, or the end of the body): --request-timeout counts from here. */
+  waitingSince: number;
   /** Body bytes written, for the access log. */
   bodyBytes = 0;
 
@@ -115,6 +117,7 @@ export class FastResponse implements Response {
     this.closeAfter = !keepAlive;
     this.continuePending = head !== null && head.expectContinue;
     this.startedAt = startedAt;
+    this.waitingSince = startedAt;
   }
 
   get headersSent(): boolean {

@@ -8,7 +8,8 @@
 // without limit.
 import fs from 'node:fs';
 import net from 'node:net';
-import { acceptHandles, attachHandle, closeHandle, pauseReading, requireStreamHandles, resumeReading, writeBuffer, type HandleOwner, type StreamHandle } from '../http/stream_handle.ts';
+import { acceptHandles, attachHandle, closeHandle, pauseReading, resumeReading, writeBuffer, type HandleOwner, type StreamHandle } from '../uv/stream_handle.ts';
+import { requireStreamBinding } from '../uv/binding.ts';
 import { ByteBatch } from './byte_batch.ts';
 import { LogFile } from './log_file.ts';
 import { ProtocolParser, type ControlCommand, type ProtocolSink } from './protocol.ts';
@@ -55,7 +56,7 @@ export class LogDaemonProcess {
 
   /** Opens the files and listens; throws HerdError when a file cannot be opened. */
   static async start(config: DaemonConfig): Promise<LogDaemonProcess> {
-    requireStreamHandles('logd', '--access-log off and --error-log -');
+    requireStreamBinding('logd', '--access-log off and --error-log -');
     const daemon = new LogDaemonProcess(config);
     await daemon.listen();
     return daemon;

@@ -1,4 +1,4 @@
-// The fast engine on libuv handles (stream_handle.ts): both ways in (listen, including on a
+// The fast engine on libuv handles (src/uv/stream_handle.ts): both ways in (listen, including on a
 // listening handle as shared dispatch does, and a net.Socket emitted by handoff), the one read
 // buffer shared by every connection, asynchronous writes and backpressure, and how it closes.
 import { test } from 'node:test';
