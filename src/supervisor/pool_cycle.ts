@@ -17,9 +17,10 @@ import { HerdError } from '../errors.ts';
 /**
  * A worker that can say why it is not ready (an APP that never listens) says so at --start-timeout;
  * the cycle kills it this much later, for one that cannot (an import that never finishes, a
- * blocked event loop). The margin keeps the worker's more precise line from losing that race.
+ * blocked event loop). The margin keeps the worker's more precise line from losing that race on
+ * a loaded machine (1 s was lost at a load average of 30).
  */
-export const START_TIMEOUT_GRACE_MS = 1000;
+export const START_TIMEOUT_GRACE_MS = 2000;
 
 export type WorkerState = 'starting' | 'ready' | 'unresponsive' | 'draining' | 'exited';
 

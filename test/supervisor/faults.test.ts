@@ -28,7 +28,7 @@ test('an APP whose import never finishes: one line naming it and --start-timeout
 
 test('a reload whose newcomer hangs is abandoned; the old worker serves on, and the next HUP works', { timeout: 60_000 }, async (t) => {
   const flag = path.join(tempDir(t), 'hang');
-  // 3 s: a normal start on a loaded machine must fit in it; the hanging newcomer is killed after 4.
+  // 3 s: a normal start on a loaded machine must fit in it; the hanging newcomer is killed after 5.
   const herd = await startHerd(t, [fixture('hang_when_flagged.js'), '--workers', '1', '--start-timeout', '3'], { env: { ...process.env, HERD_TEST_HANG_FLAG: flag } });
   const before = (await request(herd.url, '/')).body;
   fs.writeFileSync(flag, '');
