@@ -30,15 +30,18 @@ for (const [engine, dispatch] of [['fast', 'handoff'], ['node', 'shared']] as co
     fs.copyFileSync(a.key, live.key);
     const herd = await startHerd(t, ['--engine', engine, '--workers', '2', '--dispatch', dispatch, '--tls-cert', live.cert, '--tls-key', live.key, '--grace', '5']);
     const ca = [a.pem, b.pem];
+    // `at` is when the request began: a connection made just before the reload finished may be
+    // answered after it, by an old worker, with the old certificate, and rightly so.
     const seen: { at: number; fingerprint: string }[] = [];
     const failures: string[] = [];
     let running = true;
     const clients = Array.from({ length: 4 }, async () => {
       while (running) {
+        const at = Date.now();
         try {
           const reply = await httpsGet(herd.url, ca); // a new connection, so a full handshake, each time
           if (reply.status !== 200) failures.push(`status ${reply.status}`);
-          seen.push({ at: Date.now(), fingerprint: reply.fingerprint });
+          seen.push({ at, fingerprint: reply.fingerprint });
         } catch (err) {
           failures.push((err as Error).message);
         }
