@@ -2,9 +2,10 @@
 // (reuseport, handoff), PM2 cluster mode and node's cluster (SCHED_RR, SCHED_NONE), 2 workers each,
 // in one run with interleaved rounds. Per server: CPU µs per request of its whole process tree
 // (utime+stime from /proc) keep-alive and connection-per-request, requests/s, RSS of the tree,
-// and the failed requests across a rolling reload under connection-per-request load.
+// and the failed requests across a rolling reload under connection-per-request load. herd runs
+// compiled (npm run build first), as installed, like the peers' plain JavaScript.
 // Environment: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3).
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,7 @@ const HOST = '127.0.0.1';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const APP = path.join(ROOT, 'test/fixtures/apps/express_hello.js');
 const NODE = process.execPath;
+const HERD_DIST = path.join(ROOT, 'dist/cli/herd.js');
 
 interface Peer {
   id: string;
@@ -32,7 +34,7 @@ interface Peer {
 
 const herd = (dispatch: string): Peer => ({
   id: `herd ${dispatch}`,
-  start: (port, dir) => spawnGroup(NODE, [path.join(ROOT, 'src/cli/herd.ts'), 'serve', APP, '--workers', '2', '--dispatch', dispatch, '--host', HOST, '--port', String(port), '--control', path.join(dir, 'herd.sock')]),
+  start: (port, dir) => spawnGroup(NODE, [HERD_DIST, 'serve', APP, '--workers', '2', '--dispatch', dispatch, '--host', HOST, '--port', String(port), '--control', path.join(dir, 'herd.sock')]),
   reload: (child) => process.kill(child.pid!, 'SIGHUP'),
 });
 
@@ -138,6 +140,7 @@ async function measure(peer: Peer, dir: string): Promise<Row> {
 }
 
 requireWrk();
+execFileSync(NODE, [path.join(ROOT, 'scripts/build.ts')], { stdio: 'inherit' });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-peers-'));
 try {
   console.log(

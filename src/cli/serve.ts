@@ -60,10 +60,6 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
                            bare --watch: the working directory), debounced; node_modules and dotfiles ignored
   --config FILE            serve options from FILE (.json, or .js exporting an object; keys are the flag names);
                            without it herd.config.json or herd.config.js in the working directory, if there
-
-Every option can also be set in the environment: HERD_ and its name (HERD_ACCESS_LOG=-, HERD_REQUEST_ID=1),
-PORT, HOST and WEB_CONCURRENCY for --port, --host and --workers. Flags win over the environment, which wins
-over the file. herd config [options] prints the effective configuration and where each value came from.
   --tls-cert FILE          serve HTTPS with this certificate (PEM; re-read by each new worker, so HUP swaps it)
   --tls-key FILE           the certificate's private key (PEM, unencrypted)
   --tls-ca FILE            intermediate certificates sent after the certificate (PEM)
@@ -72,6 +68,10 @@ over the file. herd config [options] prints the effective configuration and wher
   --redirect-http PORT     a cleartext listener on PORT answering 308 to the https URL (needs TLS)
   --proxy-protocol         every connection starts with a PROXY v1/v2 header (HAProxy, an L4 balancer); its client address is used
   --trust-proxy CIDR,...   X-Forwarded-For from these addresses is the logged client address (nginx's real_ip)
+
+Every option can also be set in the environment: HERD_ and its name (HERD_ACCESS_LOG=-, HERD_REQUEST_ID=1),
+PORT, HOST and WEB_CONCURRENCY for --port, --host and --workers. Flags win over the environment, which wins
+over the file. herd config [options] prints the effective configuration and where each value came from.
 
 signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs.`;
 
