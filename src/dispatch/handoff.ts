@@ -107,6 +107,7 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
     mode: 'handoff',
     host: at.fd !== undefined ? boundAddress(handle) : at.host,
     port,
+    sockets: [handle],
     queued: () => waiting.length + [...handed.values()].reduce((sum, h) => sum + h.unanswered.length, 0),
     shareFor: () => ({ mode: 'handoff', handle: undefined }),
     add(worker) {

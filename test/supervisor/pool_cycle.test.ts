@@ -38,6 +38,8 @@ function pool(settings: Partial<CycleSettings> = {}) {
   const timers: Timer[] = [];
   const logs: string[] = [];
   const moments: CycleMoment[] = [];
+  /** Upgrade: the new herds started, handed over to, abandoned; `refuse` makes the next start refused. */
+  const successors = { started: [] as number[], handedOver: [] as number[], abandoned: [] as number[], refuse: undefined as string | undefined };
   const host: CycleHost<FakeWorker> = {
     spawn(slot) {
       const worker = new FakeWorker(slot, 1000 + spawned.length);
@@ -56,6 +58,14 @@ function pool(settings: Partial<CycleSettings> = {}) {
     log: (line) => logs.push(line),
     now: () => now,
     moment: (m) => moments.push(m),
+    startSuccessor() {
+      if (successors.refuse) return { refused: successors.refuse };
+      const pid = 9000 + successors.started.length;
+      successors.started.push(pid);
+      return { pid };
+    },
+    handOver: (pid) => successors.handedOver.push(pid),
+    abandonSuccessor: (pid) => successors.abandoned.push(pid),
   };
   const cycle = new PoolCycle<FakeWorker>(host, {
     workers: 2,
@@ -73,6 +83,7 @@ function pool(settings: Partial<CycleSettings> = {}) {
     routed,
     logs,
     moments,
+    successors,
     get accepting() {
       return accepting;
     },
@@ -83,11 +94,17 @@ function pool(settings: Partial<CycleSettings> = {}) {
     reapKilled() {
       for (const w of spawned) if (w.killed && cycle.stateOf(w) !== 'exited') p.exit(w, null, 'SIGKILL');
     },
-    signal: (signal: 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGQUIT') => send({ type: 'signal', signal }),
-    command(command: 'reload' | 'stop' | 'reopen'): ControlReply {
+    signal: (signal: 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGUSR2') => send({ type: 'signal', signal }),
+    command(command: 'reload' | 'stop' | 'reopen' | 'upgrade'): ControlReply {
       let reply: ControlReply | undefined;
       send({ type: 'command', command, reply: (r) => (reply = r) });
       return reply!;
+    },
+    /** `herd upgrade`, whose reply comes when the upgrade ends: read `.reply` then. */
+    upgradeCommand(): { reply: ControlReply | undefined } {
+      const held: { reply: ControlReply | undefined } = { reply: undefined };
+      send({ type: 'command', command: 'upgrade', reply: (r) => (held.reply = r) });
+      return held;
     },
     /** Moves the clock on, firing the timers that fall due, in order. */
     advance(ms: number) {
