@@ -12,8 +12,10 @@
 //
 // An upgrade (USR2, `herd upgrade`) is nginx's USR2 and QUIT in one: the host starts a new herd
 // that inherits every listening socket; while it starts, this one serves (phase 'upgrading'); once
-// the new herd's workers are ready it takes over (control socket, pid file, MAINPID) and this pool
-// stops as a TERM stops it. A new herd that fails or never gets ready leaves this one serving.
+// the new herd's workers are ready it takes over (control socket, pid file, MAINPID), this pool's
+// workers answer with `Connection: close` for a moment (phase 'handing-over': keep-alive clients
+// reconnect, to either herd, instead of meeting a close mid-request), then it stops as a TERM
+// stops it. A new herd that fails or never gets ready leaves this one serving.
 import type { ControlReply } from './control_protocol.ts';
 import { SlotHealth } from './backoff.ts';
 import { SIGNAL_MEANINGS, type SupervisorSignal } from './signals.ts';
@@ -70,7 +72,9 @@ export type CycleEvent<W extends PoolWorker = PoolWorker> =
   | ControlCommandEvent
   | SuccessorEvent
   /** The new herd of an upgrade was not ready in time. */
-  | { type: 'successor-timeout'; pid: number };
+  | { type: 'successor-timeout'; pid: number }
+  /** The hand-over's Connection: close moment is over: this pool drains. */
+  | { type: 'hand-over-closed' };
 
 /** Named moments other modules hook (readiness, systemd notify, a shutdown delay's start). */
 export type CycleMoment = 'all-ready' | 'reload-began' | 'reload-ended' | 'stop-began' | 'stopped';
@@ -92,7 +96,7 @@ export interface CycleHost<W extends PoolWorker = PoolWorker> {
   moment(moment: CycleMoment): void;
   /** Upgrade: starts the new herd with this one's sockets; its pid, or why it cannot run (PID 1). */
   startSuccessor(): { pid: number } | { refused: string };
-  /** The new herd is ready: it takes the control socket, the pid file and MAINPID; this one lets go. */
+  /** The new herd is ready: it takes the control socket, the pid file and MAINPID; this one lets go, and its workers answer with Connection: close from now on. */
   handOver(pid: number): void;
   /** The upgrade is off: the new herd is stopped (it drains what it has); the sockets stay this one's. */
   abandonSuccessor(pid: number): void;
@@ -113,9 +117,11 @@ export interface CycleSettings {
   appLabel: string;
   /** An upgrade's new herd not ready within this is stopped, and this one serves on (0: no limit). */
   upgradeTimeoutMs?: number;
+  /** After the hand-over, how long this pool's workers serve with Connection: close before they drain. */
+  handOverCloseMs?: number;
 }
 
-export type CyclePhase = 'starting' | 'running' | 'reloading' | 'upgrading' | 'stopping' | 'stopped';
+export type CyclePhase = 'starting' | 'running' | 'reloading' | 'upgrading' | 'handing-over' | 'stopping' | 'stopped';
 
 interface Slot<W> {
   readonly id: number;
@@ -289,6 +295,9 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
         return this.#onSuccessorFailed(event.pid, event.reason);
       case 'successor-timeout':
         return this.#onSuccessorTimeout(event.pid);
+      case 'hand-over-closed':
+        if (this.#phase === 'handing-over') this.#beginStop(0);
+        return;
     }
   }
 
@@ -595,9 +604,12 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
     const upgrade = this.#endUpgrade(pid);
     if (!upgrade) return; // given up on already (timed out, or a stop began): it was stopped
     this.#host.handOver(pid);
-    this.#host.log(`upgrade: the new herd (pid ${pid}) is ready and takes over; this one drains and exits`);
+    const ms = this.#settings.handOverCloseMs ?? 0;
+    this.#host.log(`upgrade: the new herd (pid ${pid}) is ready and takes over; this one drains${ms > 0 ? ` in ${ms / 1000} s (Connection: close until then)` : ''} and exits`);
     upgrade.reply?.({ ok: true, message: `upgraded: the new herd (pid ${pid}) serves; the old one drains and exits` });
-    this.#beginStop(0);
+    if (ms <= 0) return this.#beginStop(0);
+    this.#phase = 'handing-over';
+    this.#host.after(ms, { type: 'hand-over-closed' });
   }
 
   #onSuccessorFailed(pid: number, reason: string): void {

@@ -32,6 +32,12 @@ import { DeployLifecycle } from '../deploy/lifecycle.ts';
 
 /** An upgrade's new herd gets its own --start-timeout and this much more, before this herd gives up on it. */
 const UPGRADE_MARGIN_MS = 15_000;
+/**
+ * After an upgrade's hand-over the old workers answer with Connection: close this long before they
+ * drain: a keep-alive client busy enough to send in that time reconnects (to either herd) between
+ * two requests, instead of having its next request cross the close of an idle connection.
+ */
+const HAND_OVER_CLOSE_MS = 1000;
 
 type SupervisorEvent =
   | CycleEvent<WorkerProcess>
@@ -100,6 +106,7 @@ export class Supervisor {
       appLabel: app,
       // The new herd's workers have its --start-timeout; this bounds a new herd stuck before it starts any.
       upgradeTimeoutMs: config.startTimeoutMs > 0 ? config.startTimeoutMs + START_TIMEOUT_GRACE_MS + UPGRADE_MARGIN_MS : 0,
+      handOverCloseMs: HAND_OVER_CLOSE_MS,
     });
     this.#lifecycle = new DeployLifecycle(config, {
       log: (line) => this.#log(line),
@@ -260,6 +267,7 @@ export class Supervisor {
     this.#successor = undefined;
     this.#ownsPaths = false;
     this.#lifecycle.handedOver(pid);
+    for (const { worker } of this.#cycle.workers()) worker.send({ t: 'closing' });
     this.#metricsServer?.close();
     this.#metricsServer?.closeAllConnections();
   }
