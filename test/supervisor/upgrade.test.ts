@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fixture, HERD, startHerd, status, tempDir, type RunningHerd } from '../support/herd_process.ts';
-import { request, sleep, waitFor } from '../support/http_client.ts';
+import { loadLoop, request, sleep, waitFor } from '../support/http_client.ts';
+
+const ACTIVATE = '/usr/bin/systemd-socket-activate';
 import { notifySkipReason, notifySocket } from '../support/notify_socket.ts';
 
 interface BenchResult {
@@ -61,10 +63,13 @@ async function stopCurrent(herd: RunningHerd): Promise<void> {
   clearTimeout(timer);
 }
 
-for (const dispatch of ['reuseport', 'shared', 'handoff'] as const) {
-  test(`${dispatch}: herd upgrade under load (new connections and keep-alive): zero failed requests; pid file and control socket are the new herd's`, { timeout: 90_000 }, async (t) => {
+/** The built-in app on herd's engine, and an APP on node:http. */
+const ENGINES = { fast: [], node: [fixture('pid.js')] } as const;
+
+for (const [engine, app] of Object.entries(ENGINES)) for (const dispatch of ['reuseport', 'shared', 'handoff'] as const) {
+  test(`${dispatch}, ${engine} engine: herd upgrade under load (new connections and keep-alive): zero failed requests; pid file and control socket are the new herd's`, { timeout: 90_000 }, async (t) => {
     const pidFile = path.join(tempDir(t), 'herd.pid');
-    const herd = await startHerd(t, ['--workers', '2', '--dispatch', dispatch, '--pid-file', pidFile, '--metrics', '0']);
+    const herd = await startHerd(t, [...app, '--workers', '2', '--dispatch', dispatch, '--pid-file', pidFile, '--metrics', '0']);
     const old = await status(herd);
     const oldPid = herd.child.pid!;
     assert.equal(fs.readFileSync(pidFile, 'utf8').trim(), String(oldPid));
@@ -77,7 +82,7 @@ for (const dispatch of ['reuseport', 'shared', 'handoff'] as const) {
     await exitOf(herd.child);
     const [perConnection, keepAlive] = await Promise.all(loads);
     for (const [name, r] of [['new connections', perConnection], ['keep-alive', keepAlive]] as const) {
-      t.diagnostic(`${dispatch} ${name}: ${r.requests.succeeded} ok, ${r.requests.failed} failed ${JSON.stringify(r.errors)}`);
+      t.diagnostic(`${dispatch} ${engine} ${name}: ${r.requests.succeeded} ok, ${r.requests.failed} failed ${JSON.stringify(r.errors)}`);
       assert.ok(r.requests.succeeded > 100, `${name} load ran (${r.requests.succeeded})`);
       assert.equal(r.requests.failed, 0, `${name}: ${JSON.stringify(r.errors)}`);
     }
@@ -96,6 +101,30 @@ for (const dispatch of ['reuseport', 'shared', 'handoff'] as const) {
     assert.ok(!fs.existsSync(herd.control) && !fs.existsSync(pidFile), 'the new herd removed its control socket and pid file when it stopped');
   });
 }
+
+test('under socket activation: the new herd serves the socket systemd passed to the old one (shared, the default then), losing nothing', { timeout: 60_000 }, async (t) => {
+  if (!fs.existsSync(ACTIVATE)) return t.skip(`${ACTIVATE} (Debian package systemd) is not installed`);
+  const port = await freePort();
+  const starting = startHerd(t, ['--workers', '2'], { command: [ACTIVATE, '-l', `127.0.0.1:${port}`, process.execPath, HERD, 'serve'] });
+  // systemd-socket-activate starts herd at the first connection.
+  await waitFor('the socket', async () => request(`http://127.0.0.1:${port}`).then(() => true, () => false), 20_000);
+  const herd = await starting;
+  assert.equal(herd.port, port);
+  const load = loadLoop(herd.url, 8);
+  await sleep(500);
+  const upgrade = await herd.command('upgrade');
+  assert.equal(upgrade.code, 0, upgrade.stderr);
+  await exitOf(herd.child);
+  await sleep(300);
+  const result = await load.stop();
+  assert.ok(result.ok > 50, `load ran (${result.ok})`);
+  assert.equal(result.failed, 0, result.errors.slice(0, 5).join('; '));
+  const now = await status(herd);
+  assert.equal(now.dispatch, 'shared');
+  // Both herds said where they serve: the same port, systemd's socket.
+  assert.equal(herd.output().split(`on http://127.0.0.1:${port} with 2 workers (dispatch shared`).length - 1, 2, herd.output());
+  await stopCurrent(herd);
+});
 
 test('USR2 is herd upgrade; the metrics and an APP\'s own second port are passed on too', { timeout: 60_000 }, async (t) => {
   const adminPort = await freePort();
