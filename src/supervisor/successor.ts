@@ -39,7 +39,8 @@ export class Successor {
       emit({ type: 'successor-failed', pid: this.pid, reason: `${how} before its workers were ready${this.#failure ? `: ${this.#failure}` : ''}` });
     };
     child.on('error', (err) => failed(`could not run (${err.message})`));
-    child.once('exit', (code, signal) => failed(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    // 'close', not 'exit': its last message (the `failed` line) is read by then.
+    child.once('close', (code, signal) => failed(signal ? `was killed by ${signal}` : `exited with code ${code}`));
   }
 
   /** Spawns the new supervisor; throws a HerdError when it cannot be started at all. */

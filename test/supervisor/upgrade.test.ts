@@ -4,38 +4,19 @@
 // clients at once. After it, the pid file names the new supervisor and `herd status` reaches it
 // through the same control socket path. A new herd that cannot start leaves the old one serving.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fixture, HERD, startHerd, status, tempDir, type RunningHerd } from '../support/herd_process.ts';
+import { alive, benchJson, fixture, HERD, startHerd, status, tempDir, type RunningHerd } from '../support/herd_process.ts';
 import { loadLoop, request, sleep, waitFor } from '../support/http_client.ts';
 
 const ACTIVATE = '/usr/bin/systemd-socket-activate';
 import { notifySkipReason, notifySocket } from '../support/notify_socket.ts';
 
-interface BenchResult {
-  requests: { succeeded: number; failed: number };
-  errors: Record<string, number>;
-}
-
-/** herd bench for `seconds` (`keepAlive`: -k, else a new connection per request); resolves with its JSON summary. */
-function bench(url: string, seconds: number, keepAlive: boolean): Promise<BenchResult> {
-  return new Promise((resolve, reject) => {
-    const args = ['bench', '-c', '16', '-t', String(seconds), '--timeout', '5', '--json', ...(keepAlive ? ['-k', '-2'] : []), url];
-    const child = spawn(process.execPath, [HERD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`herd bench exited ${code}: ${err}`));
-      resolve(JSON.parse(out) as BenchResult);
-    });
-  });
-}
+/** herd bench -c 16 for `seconds`: keep-alive (HTTP/1.1), or a new connection per request. */
+const bench = (url: string, seconds: number, keepAlive: boolean) => benchJson(url, seconds, ['-c', '16', ...(keepAlive ? ['-k', '-2'] : [])]);
 
 /** Resolves when the process has exited (not 'close': the new herd keeps the shared stdout open). */
 function exitOf(child: ChildProcess): Promise<void> {
@@ -43,15 +24,6 @@ function exitOf(child: ChildProcess): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Stops whatever herd serves the control socket now (after an upgrade, not the child the test started). */
@@ -91,7 +63,7 @@ for (const [engine, app] of Object.entries(ENGINES)) for (const dispatch of ['re
     for (const w of old.workers) assert.ok(!alive(w.pid), `old worker ${w.pid} exited`);
     assert.equal(fs.readFileSync(pidFile, 'utf8').trim(), String(newPid));
     assert.ok(fs.existsSync(herd.control), 'the control socket path is there');
-    const now = await status(herd) as Awaited<ReturnType<typeof status>> & { pid: number };
+    const now = await status(herd);
     assert.equal(now.pid, newPid);
     assert.equal(now.dispatch, dispatch);
     assert.deepEqual(now.workers.map((w) => w.state), ['ready', 'ready']);
@@ -132,7 +104,7 @@ test('USR2 is herd upgrade; the metrics and an APP\'s own second port are passed
   const metricsUrl = /metrics on (http:\/\/\S+)/.exec(herd.output())![1];
   herd.child.kill('SIGUSR2');
   await exitOf(herd.child);
-  const now = await status(herd) as Awaited<ReturnType<typeof status>> & { pid: number };
+  const now = await status(herd);
   assert.notEqual(now.pid, herd.child.pid);
   assert.match((await request(`http://127.0.0.1:${adminPort}`)).body, /"pid"/);
   assert.equal((await request(metricsUrl, '/metrics')).status, 200);
@@ -151,7 +123,7 @@ test('a new herd whose configuration no longer parses: the old one serves on and
   assert.equal(upgrade.code, 1);
   assert.match(upgrade.stderr, /^herd: upgrade failed: the new herd \(pid \d+\) exited with code 2 before its workers were ready: .*workers.*lots.*; the running herd serves on\n$/);
   assert.match(herd.output(), /upgrade failed: .*this one serves on/);
-  const now = await status(herd) as Awaited<ReturnType<typeof status>> & { pid: number };
+  const now = await status(herd);
   assert.equal(now.pid, herd.child.pid);
   assert.equal(fs.readFileSync(pidFile, 'utf8').trim(), String(herd.child.pid));
   assert.equal((await request(herd.url)).status, 200);
@@ -211,8 +183,7 @@ test('under systemd: MAINPID= names the new herd before the old one exits, and t
   assert.ok(notify.messages.some((m) => m.fields.STOPPING === '1'), 'the new herd says STOPPING=1 when it stops');
 });
 
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
+function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;
