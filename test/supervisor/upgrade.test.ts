@@ -98,16 +98,18 @@ test('under socket activation: the new herd serves the socket systemd passed to 
   await stopCurrent(herd);
 });
 
-test('USR2 is herd upgrade; the metrics and an APP\'s own second port are passed on too', { timeout: 60_000 }, async (t) => {
+test('USR2 is herd upgrade; the metrics and health listeners and an APP\'s own second port are passed on too', { timeout: 60_000 }, async (t) => {
   const adminPort = await freePort();
-  const herd = await startHerd(t, [fixture('admin_port.js'), '--workers', '2', '--metrics', '127.0.0.1:0'], { env: { ...process.env, ADMIN_PORT: String(adminPort) } });
+  const herd = await startHerd(t, [fixture('admin_port.js'), '--workers', '2', '--metrics', '127.0.0.1:0', '--health', '127.0.0.1:0'], { env: { ...process.env, ADMIN_PORT: String(adminPort) } });
   const metricsUrl = /metrics on (http:\/\/\S+)/.exec(herd.output())![1];
+  const healthUrl = /health on (http:\/\/\S+)/.exec(herd.output())![1];
   herd.child.kill('SIGUSR2');
   await exitOf(herd.child);
   const now = await status(herd);
   assert.notEqual(now.pid, herd.child.pid);
   assert.match((await request(`http://127.0.0.1:${adminPort}`)).body, /"pid"/);
   assert.equal((await request(metricsUrl, '/metrics')).status, 200);
+  assert.equal((await request(healthUrl, '/readyz')).status, 200, 'the new herd answers readiness on the same port');
   assert.match((await request(herd.url)).body, /^main \d+$/);
   await stopCurrent(herd);
 });
