@@ -45,11 +45,14 @@ export class DeployLifecycle {
     forgetSystemdEnvironment();
   }
 
-  /** Before the first worker starts: /livez answers from now on, /readyz says 'starting'. `inherited`: an upgrade's listener. */
-  async open(inherited: (host: string, port: number) => number | undefined = () => undefined): Promise<void> {
+  /**
+   * Before the first worker starts: /livez answers from now on, /readyz says 'starting'. `fd`: the
+   * listener an upgrade's old herd passed on (opened at the hand-over, once this herd serves).
+   */
+  async open(fd?: number): Promise<void> {
     if (this.#config.health) {
       const { host, port } = this.#config.health;
-      this.#healthServer = await openHealthServer(host, port, () => ({ phase: this.#phase, readyWorkers: this.#host.readyWorkers() }), inherited(host, port));
+      this.#healthServer = await openHealthServer(host, port, () => ({ phase: this.#phase, readyWorkers: this.#host.readyWorkers() }), fd);
       const bound = (this.#healthServer.address() as { port: number }).port;
       this.#host.log(`health on http://${host.includes(':') ? `[${host}]` : host}:${bound} (/livez, /readyz)`);
     }

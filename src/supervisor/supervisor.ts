@@ -71,6 +71,8 @@ export class Supervisor {
   /** --port as asked for (0: any), before the dispatch resolves it: a new herd asks for it so. */
   readonly #askedPort: number;
   readonly #logSocket: string;
+  /** An upgrade's new herd: listeners it serves from the hand-over on (the old herd's metrics and health). */
+  readonly #atHandOver: (() => Promise<void>)[] = [];
   #logd: LogDaemon | undefined;
   /** --metrics: the workers' reports, and the server scrapers read them from. */
   readonly #metrics: HerdMetrics | null;
@@ -161,18 +163,29 @@ export class Supervisor {
     if (this.config.accessLog !== null || this.config.errorLog !== '-') {
       this.#logd = await LogDaemon.start({ accessLog: this.config.accessLog, errorLog: this.config.errorLog, socketPath: this.#logSocket });
     }
-    if (this.config.metrics) {
-      const { host, port } = this.config.metrics;
-      this.#metricsServer = await openMetricsServer(host, port, (openMetrics) => this.#renderMetrics(openMetrics), this.#predecessor?.sockets.takeOne(host, port));
-      const bound = (this.#metricsServer.address() as { port: number }).port;
-      this.#metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
-      this.#log(`metrics on ${this.#metricsUrl}`);
-    }
+    // The old herd's metrics and health listeners are served from the hand-over on, not while this
+    // herd starts: a probe would meet this one's 503 'starting' beside the old one's 200, a scraper
+    // counters that go back and forth between two herds.
+    const { metrics, health } = this.config;
+    const metricsFd = metrics ? this.#predecessor?.sockets.takeOne(metrics.host, metrics.port) : undefined;
+    if (metricsFd === undefined) await this.#openMetrics(undefined);
+    else this.#atHandOver.push(() => this.#openMetrics(metricsFd));
     if (this.config.redirectHttp !== null) {
       this.#redirect = await openHttpsRedirect(this.config.host, this.config.redirectHttp, this.config.port, this.#predecessor?.sockets.takeOne(this.config.host, this.config.redirectHttp));
     }
-    await this.#lifecycle.open((host, port) => this.#predecessor?.sockets.takeOne(host, port));
+    const healthFd = health ? this.#predecessor?.sockets.takeOne(health.host, health.port) : undefined;
+    if (healthFd === undefined) await this.#lifecycle.open();
+    else this.#atHandOver.push(() => this.#lifecycle.open(healthFd));
     if (this.#ownsPaths && this.config.pidFile) writePidFile(this.config.pidFile);
+  }
+
+  async #openMetrics(fd: number | undefined): Promise<void> {
+    if (!this.config.metrics) return;
+    const { host, port } = this.config.metrics;
+    this.#metricsServer = await openMetricsServer(host, port, (openMetrics) => this.#renderMetrics(openMetrics), fd);
+    const bound = (this.#metricsServer.address() as { port: number }).port;
+    this.#metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+    this.#log(`metrics on ${this.#metricsUrl}`);
   }
 
   /** herd's --host/--port: systemd's socket, an upgrade's (the old herd's), or none yet (bound). */
@@ -306,15 +319,20 @@ export class Supervisor {
     // A stop came meanwhile (the old herd gave up on this one: it sent TERM): nothing to take.
     if (this.#cycle.phase === 'stopping' || this.#cycle.phase === 'stopped') return;
     this.#ownsPaths = true;
-    try {
-      this.#control?.claimPath();
-      if (this.config.pidFile) writePidFile(this.config.pidFile);
-    } catch (err) {
-      this.#log(`upgrade: ${(err as Error).message}`);
-    }
-    predecessor.sockets.closeLeftovers();
+    // Each step on its own: one that fails (a directory removed meanwhile) is told, the others still run.
+    const step = async (work: () => unknown): Promise<void> => {
+      try {
+        await work();
+      } catch (err) {
+        this.#log(`upgrade: ${(err as Error).message}`);
+      }
+    };
+    await step(() => this.#control?.claimPath());
+    if (this.config.pidFile) await step(() => writePidFile(this.config.pidFile!));
     this.#log(`upgrade: took over from herd pid ${predecessor.pid}; the control socket${this.config.pidFile ? ' and the pid file are' : ' is'} this one's`);
-    this.#serving();
+    this.#serving(); // readiness is 'serving' before the health listener answers
+    for (const open of this.#atHandOver.splice(0)) await step(open);
+    predecessor.sockets.closeLeftovers();
   }
 
   /** Supervisor events: on stderr by default, else one timestamped line each in the error log. */

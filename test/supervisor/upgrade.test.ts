@@ -103,8 +103,22 @@ test('USR2 is herd upgrade; the metrics and health listeners and an APP\'s own s
   const herd = await startHerd(t, [fixture('admin_port.js'), '--workers', '2', '--metrics', '127.0.0.1:0', '--health', '127.0.0.1:0'], { env: { ...process.env, ADMIN_PORT: String(adminPort) } });
   const metricsUrl = /metrics on (http:\/\/\S+)/.exec(herd.output())![1];
   const healthUrl = /health on (http:\/\/\S+)/.exec(herd.output())![1];
+  // A probe throughout: readiness stays 200 (the new herd answers it only once it has taken over).
+  await waitFor('readiness', async () => (await request(healthUrl, '/readyz')).status === 200);
+  const probes: string[] = [];
+  let probing = true;
+  const probe = (async () => {
+    while (probing) {
+      probes.push(await request(healthUrl, '/readyz').then((r) => String(r.status), (err: Error) => err.message));
+      await sleep(10);
+    }
+  })();
   herd.child.kill('SIGUSR2');
   await exitOf(herd.child);
+  probing = false;
+  await probe;
+  assert.ok(probes.length > 20, `probed (${probes.length})`);
+  assert.deepEqual(probes.filter((p) => p !== '200'), [], 'readiness never flickered');
   const now = await status(herd);
   assert.notEqual(now.pid, herd.child.pid);
   assert.match((await request(`http://127.0.0.1:${adminPort}`)).body, /"pid"/);
