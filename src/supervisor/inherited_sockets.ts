@@ -18,12 +18,9 @@ export interface PassedSocket {
   reuseport: boolean;
   /** systemd's socket (LISTEN_FDS): the new supervisor serves it whatever its --host/--port say. */
   activated: boolean;
-  /** The descriptors in this (the running) process. */
+  /** The descriptors: the running herd's own; in HERD_UPGRADE_SOCKETS, the numbers the new herd sees. */
   fds: number[];
 }
-
-/** The wire form: the same, with the descriptor numbers the new process sees. */
-type InheritedEntry = PassedSocket;
 
 export function addressKey(host: string, port: number): string {
   return `${host}:${port}`;
@@ -35,10 +32,8 @@ export function addressKey(host: string, port: number): string {
  */
 export function passToChild(sockets: PassedSocket[], firstFd: number): { stdio: number[]; variable: string } {
   const stdio: number[] = [];
-  const entries: InheritedEntry[] = sockets.map((s) => ({
-    addresses: s.addresses,
-    reuseport: s.reuseport,
-    activated: s.activated,
+  const entries: PassedSocket[] = sockets.map((s) => ({
+    ...s,
     fds: s.fds.map((fd) => {
       stdio.push(fd);
       return firstFd + stdio.length - 1;
@@ -49,16 +44,16 @@ export function passToChild(sockets: PassedSocket[], firstFd: number): { stdio: 
 
 /** The new supervisor's side: the sockets it inherited, each adopted at most once. */
 export class InheritedSockets {
-  readonly #entries: InheritedEntry[];
+  readonly #entries: PassedSocket[];
 
-  constructor(entries: InheritedEntry[]) {
+  constructor(entries: PassedSocket[]) {
     this.#entries = entries;
   }
 
   static fromVariable(value: string | undefined): InheritedSockets {
     if (value === undefined) return new InheritedSockets([]);
     try {
-      return new InheritedSockets(JSON.parse(value) as InheritedEntry[]);
+      return new InheritedSockets(JSON.parse(value) as PassedSocket[]);
     } catch {
       throw new UsageError(`${UPGRADE_SOCKETS_VARIABLE} is not what herd writes; it is set only for a herd that an upgrade starts`);
     }
