@@ -27,6 +27,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   logs: { summary: 'print (and follow) the access and error logs of a running herd', load: () => import('./logs.ts') },
   reload: { summary: 'rolling reload of a running herd (same as SIGHUP)', load: () => import('./reload.ts') },
   stop: { summary: 'graceful stop of a running herd (same as SIGTERM)', load: () => import('./stop.ts') },
+  upgrade: { summary: 'replace a running herd by the one now installed, on the same sockets (same as SIGUSR2)', load: () => import('./upgrade.ts') },
   reopen: { summary: 'make a running herd reopen its log files (same as SIGUSR1)', load: () => import('./reopen.ts') },
   bench: { summary: 'load generator: webbench\'s flags, wrk\'s measurements', load: () => import('./bench.ts') },
   lab: { summary: 'run the serial vs multi-process experiment matrix, with kernel probes', load: () => import('./lab.ts') },

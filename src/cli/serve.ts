@@ -9,6 +9,8 @@ import {
 import { UsageError } from '../errors.ts';
 import { inheritedListenFd, REUSEPORT_CANNOT_ACTIVATE } from '../systemd/socket_activation.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
+import { InheritedSockets, UPGRADE_SOCKETS_VARIABLE } from '../supervisor/inherited_sockets.ts';
+import { Predecessor } from '../supervisor/predecessor.ts';
 import { resolveAppPath } from '../worker/app_loader.ts';
 import { renameSource, resolveOptions, type OptionOrigin, type OptionSources } from '../config/option_sources.ts';
 import { readTlsCredentials, tlsConfigFromFlags } from '../transport/tls_credentials.ts';
@@ -73,7 +75,7 @@ Every option can also be set in the environment: HERD_ and its name (HERD_ACCESS
 PORT, HOST and WEB_CONCURRENCY for --port, --host and --workers. Flags win over the environment, which wins
 over the file. herd config [options] prints the effective configuration and where each value came from.
 
-signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs.`;
+signals: TERM, INT, QUIT graceful stop; HUP rolling reload; USR1 reopen logs; USR2 upgrade (herd upgrade).`;
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -147,7 +149,8 @@ function serveConfigFrom({ values: v, positionals, env }: ReturnType<typeof reso
   const port = v.port === undefined ? DEFAULTS.port : parsePort(v.port); // PORT from the environment is v.port
   const seconds = (value: string | undefined, flag: string, fallbackMs: number) =>
     value === undefined ? fallbackMs : parseTimeoutSeconds(value, flag);
-  const listenFd = inheritedListenFd(env); // systemd socket activation
+  // systemd socket activation; or systemd's socket passed on by the herd an upgrade replaces.
+  const listenFd = inheritedListenFd(env) ?? InheritedSockets.fromVariable(process.env[UPGRADE_SOCKETS_VARIABLE]).activatedFd();
   const engine = v.engine === undefined ? (app === null ? 'fast' : 'node') : parseChoice(v.engine, ENGINES, '--engine');
   const config: ServeConfig = {
     app,
@@ -230,13 +233,20 @@ function staticConfig(v: { static?: string; 'static-prefix'?: string; autoindex?
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const config = parseServeArgs(argv);
+  let config: ServeConfig | 'help';
+  try {
+    config = parseServeArgs(argv);
+    // A certificate that cannot serve is one line and exit 1 now, not a worker that dies at start.
+    if (config !== 'help' && config.tls) readTlsCredentials(config.tls);
+  } catch (err) {
+    // Started by `herd upgrade` with a configuration that no longer parses: the running herd says why.
+    if (err instanceof Error) Predecessor.tellFailure(err.message);
+    throw err;
+  }
   if (config === 'help') {
     console.log(HELP);
     return 0;
   }
-  // A certificate that cannot serve is one line and exit 1 now, not a worker that dies at start.
-  if (config.tls) readTlsCredentials(config.tls);
   const supervisor = new Supervisor(config, {
     onReady: (url) => {
       const files = config.static ? `files of ${shortPath(config.static.root)}${config.static.prefix ? ` under ${config.static.prefix}` : ''}` : null;

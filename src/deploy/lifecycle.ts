@@ -45,11 +45,14 @@ export class DeployLifecycle {
     forgetSystemdEnvironment();
   }
 
-  /** Before the first worker starts: /livez answers from now on, /readyz says 'starting'. */
-  async open(): Promise<void> {
+  /**
+   * Before the first worker starts: /livez answers from now on, /readyz says 'starting'. `fd`: the
+   * listener an upgrade's old herd passed on (opened at the hand-over, once this herd serves).
+   */
+  async open(fd?: number): Promise<void> {
     if (this.#config.health) {
       const { host, port } = this.#config.health;
-      this.#healthServer = await openHealthServer(host, port, () => ({ phase: this.#phase, readyWorkers: this.#host.readyWorkers() }));
+      this.#healthServer = await openHealthServer(host, port, () => ({ phase: this.#phase, readyWorkers: this.#host.readyWorkers() }), fd);
       const bound = (this.#healthServer.address() as { port: number }).port;
       this.#host.log(`health on http://${host.includes(':') ? `[${host}]` : host}:${bound} (/livez, /readyz)`);
     }
@@ -130,6 +133,30 @@ export class DeployLifecycle {
     };
     if (e.type === 'command') e.reply({ ok: true, message: `graceful stop started: not ready; draining in ${ms / 1000} s (--shutdown-delay)` });
     return true;
+  }
+
+  /** The health listener, for an upgrade to pass on. */
+  get healthServer(): http.Server | undefined {
+    return this.#healthServer;
+  }
+
+  /** What an upgrade's new herd needs in its environment: systemd's socket (removed from this one's). */
+  successorEnvironment(): NodeJS.ProcessEnv {
+    return this.#systemd ? { NOTIFY_SOCKET: this.#systemd.socket } : {};
+  }
+
+  /**
+   * An upgrade's new herd (`pid`) takes over. systemd hears MAINPID=pid now, before this herd
+   * exits (else it would take this one's exit for the service's), and nothing more from this one:
+   * its STOPPING=1 would stop the service. Probes go to the new herd's health server: this one's
+   * closes (the listening socket stays open in the new herd).
+   */
+  handedOver(pid: number): void {
+    this.#phase = 'stopping';
+    this.#watcher?.close();
+    this.#healthServer?.close();
+    this.#healthServer?.closeAllConnections();
+    void this.#systemd?.handOver(pid, `upgrading: the new herd (pid ${pid}) serves`);
   }
 
   /** At the very end: listeners closed, every notification sent. */

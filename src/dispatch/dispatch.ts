@@ -30,6 +30,8 @@ export interface Dispatch {
   remove(worker: WorkerProcess): void;
   /** A worker's process is gone: what it was given and never took goes to another. */
   gone(worker: WorkerProcess): void;
+  /** The listening sockets it holds (reuseport: one per slot, in slot order), for an upgrade to pass on. */
+  readonly sockets: readonly RawListenHandle[];
   /** handoff: connections the supervisor holds that no worker has taken yet (for --metrics). */
   queued?(): number;
   /** Release everything the supervisor holds (at the very end of a stop). */
@@ -40,8 +42,10 @@ export interface Dispatch {
 export interface ListenAddress {
   host: string;
   port: number;
-  /** A socket already listening (systemd's, LISTEN_FDS): adopted instead of binding host:port. */
+  /** A socket already listening (systemd's, LISTEN_FDS; an upgrade's): adopted instead of binding host:port. */
   fd?: number;
+  /** reuseport: the slots' sockets an upgrade passed, in slot order, adopted instead of binding. */
+  fds?: number[];
 }
 
 export async function openDispatch(config: ServeConfig, at: ListenAddress = { host: config.host, port: config.port, fd: config.listenFd ?? undefined }): Promise<Dispatch> {

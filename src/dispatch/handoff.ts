@@ -80,7 +80,9 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
       if (taken) connection.close();
       else {
         h.closed++;
-        handOff(connection);
+        // Declined after the stop began: nobody takes it any more.
+        if (closed) connection.close();
+        else handOff(connection);
       }
     });
     worker.onClosed.add((count) => (h.closed += count));
@@ -107,6 +109,7 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
     mode: 'handoff',
     host: at.fd !== undefined ? boundAddress(handle) : at.host,
     port,
+    sockets: [handle],
     queued: () => waiting.length + [...handed.values()].reduce((sum, h) => sum + h.unanswered.length, 0),
     shareFor: () => ({ mode: 'handoff', handle: undefined }),
     add(worker) {
@@ -134,7 +137,10 @@ export async function openHandoff(config: ServeConfig, at: ListenAddress): Promi
       closed = true;
       handle.close();
       for (const connection of waiting.splice(0)) connection.close();
-      for (const h of handed.values()) for (const connection of h.unanswered.splice(0)) connection.close();
+      // Not what was sent and is not answered for yet: node may not have written its descriptor to
+      // the worker's pipe yet (it waits for the previous one's acknowledgement), and a descriptor
+      // closed before it is written never arrives: a reset client. The answer closes our copy, or
+      // the worker's exit does (gone).
     },
   };
 }

@@ -15,6 +15,8 @@ export interface RawConnectionHandle {
 }
 
 export interface RawListenHandle {
+  /** The descriptor (what an upgrade passes to the new supervisor). */
+  readonly fd: number;
   getsockname(out: { port?: number }): number;
   listen(backlog: number): number;
   close(): void;

@@ -9,14 +9,22 @@
 import type net from 'node:net';
 import type { Dispatch, ListenAddress, ListenShare } from './dispatch.ts';
 import { probeFreePort } from './port_probe.ts';
-import { bindRawHandle, type RawListenHandle } from './raw_listen_handle.ts';
+import fs from 'node:fs';
+import { adoptListeningFd, bindRawHandle, boundPort, type RawListenHandle } from './raw_listen_handle.ts';
 
 export async function openReuseport(at: ListenAddress, slots: number): Promise<Dispatch> {
-  // SO_REUSEPORT would let a second server of the same user share the port silently: ask first.
-  const port = await probeFreePort(at.host, at.port);
   const sockets: RawListenHandle[] = [];
+  // An upgrade's sockets: the slots the new herd has keep theirs; a slot it no longer has closes
+  // (what is queued there is lost once the old herd's worker leaves it: keep --workers to avoid it).
+  for (const fd of at.fds ?? []) {
+    if (sockets.length < slots) sockets.push(adoptListeningFd(fd));
+    else fs.closeSync(fd);
+  }
+  // SO_REUSEPORT would let a second server of the same user share the port silently: ask first
+  // (not beside sockets passed on, which are this herd's own).
+  const port = sockets.length > 0 ? boundPort(sockets[0]) : await probeFreePort(at.host, at.port);
   try {
-    for (let slot = 1; slot <= slots; slot++) sockets.push(await bindRawHandle(at.host, port, true));
+    while (sockets.length < slots) sockets.push(await bindRawHandle(at.host, port, true));
   } catch (err) {
     for (const socket of sockets) socket.close();
     throw err;
@@ -25,6 +33,7 @@ export async function openReuseport(at: ListenAddress, slots: number): Promise<D
     mode: 'reuseport',
     host: at.host,
     port,
+    sockets,
     shareFor: (slot): ListenShare => ({ mode: 'reuseport', handle: sockets[(slot - 1) % sockets.length] }),
     add() {},
     remove() {},

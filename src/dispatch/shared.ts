@@ -13,7 +13,7 @@ export async function openShared(at: ListenAddress): Promise<Dispatch> {
   if (at.fd !== undefined) {
     // systemd's socket: bound and listening already; the workers poll it, as they would herd's.
     const inherited = adoptListeningFd(at.fd);
-    return { mode: 'shared', host: boundAddress(inherited), port: boundPort(inherited), shareFor: () => ({ mode: 'shared', handle: inherited }), add() {}, remove() {}, gone() {}, close: () => inherited.close() };
+    return { mode: 'shared', host: boundAddress(inherited), port: boundPort(inherited), sockets: [inherited], shareFor: () => ({ mode: 'shared', handle: inherited }), add() {}, remove() {}, gone() {}, close: () => inherited.close() };
   }
   const { host } = at;
   // The raw handle binds with SO_REUSEADDR and does not listen, so binding succeeds even where a
@@ -24,6 +24,7 @@ export async function openShared(at: ListenAddress): Promise<Dispatch> {
     mode: 'shared',
     host,
     port: boundPort(handle),
+    sockets: [handle],
     shareFor: () => ({ mode: 'shared', handle }),
     add() {},
     remove() {},

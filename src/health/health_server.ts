@@ -2,9 +2,11 @@
 // never queues behind application traffic and still answers while every worker restarts.
 import http from 'node:http';
 import { describeListenError } from '../errors.ts';
+import { listenTarget } from '../supervisor/inherited_sockets.ts';
 import { LIVE_ANSWER, readinessAnswer, type HealthAnswer, type ReadinessState } from './readiness.ts';
 
-export async function openHealthServer(host: string, port: number, state: () => ReadinessState): Promise<http.Server> {
+/** `fd`: the listener an upgrade passed on (inherited_sockets.ts), served instead of binding host:port. */
+export async function openHealthServer(host: string, port: number, state: () => ReadinessState, fd?: number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     let answer: HealthAnswer;
@@ -21,7 +23,7 @@ export async function openHealthServer(host: string, port: number, state: () => 
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(describeListenError(err, host, port)));
-    server.listen(port, host, resolve);
+    server.listen(listenTarget(host, port, fd), resolve);
   });
   return server;
 }

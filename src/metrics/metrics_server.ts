@@ -2,9 +2,11 @@
 // from the reports already in hand, so a scrape never waits on a worker (a stopped one shows as not up).
 import http from 'node:http';
 import { describeListenError } from '../errors.ts';
+import { listenTarget } from '../supervisor/inherited_sockets.ts';
 import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from './prometheus_text.ts';
 
-export async function openMetricsServer(host: string, port: number, render: (openMetrics: boolean) => string): Promise<http.Server> {
+/** `fd`: the listener an upgrade passed on (inherited_sockets.ts), served instead of binding host:port. */
+export async function openMetricsServer(host: string, port: number, render: (openMetrics: boolean) => string, fd?: number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 }).end();
@@ -22,7 +24,7 @@ export async function openMetricsServer(host: string, port: number, render: (ope
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(describeListenError(err, host, port)));
-    server.listen(port, host, resolve);
+    server.listen(listenTarget(host, port, fd), resolve);
   });
   return server;
 }

@@ -2,7 +2,7 @@
 // port's dispatch when the first worker asks for it, and every later worker gets the same one.
 // herd's --port is the main dispatch, opened at start; an app asking for it gets that one.
 import type { ServeConfig } from '../config.ts';
-import { openDispatch, type Dispatch } from '../dispatch/dispatch.ts';
+import { openDispatch, type Dispatch, type ListenAddress } from '../dispatch/dispatch.ts';
 import { HerdError } from '../errors.ts';
 import type { WorkerProcess } from './worker_process.ts';
 
@@ -11,15 +11,25 @@ export class AppPorts {
   readonly #main: Dispatch;
   /** By the address asked for (`host:port`, port 0 included: every worker's port 0 is one port). */
   readonly #opened = new Map<string, Promise<Dispatch>>();
+  /** The same, once open. */
+  readonly #open = new Map<string, { host: string; port: number; dispatch: Dispatch }>();
   #closed = false;
 
   /** Whether the cycle lets this worker take connections now (not draining, not gone). */
   readonly #accepting: (worker: WorkerProcess) => boolean;
+  /** After an upgrade: where the old herd's socket for an address is, to adopt instead of binding. */
+  readonly #inherited: (host: string, port: number) => ListenAddress;
 
-  constructor(config: ServeConfig, main: Dispatch, accepting: (worker: WorkerProcess) => boolean) {
+  constructor(config: ServeConfig, main: Dispatch, accepting: (worker: WorkerProcess) => boolean, inherited: (host: string, port: number) => ListenAddress = (host, port) => ({ host, port })) {
     this.#config = config;
     this.#main = main;
     this.#accepting = accepting;
+    this.#inherited = inherited;
+  }
+
+  /** The ports open now, with the address each was asked for, for an upgrade to pass on. */
+  open(): Array<{ host: string; port: number; dispatch: Dispatch }> {
+    return [...this.#open.values()];
   }
 
   /** Answers a worker's `listen`: the dispatch's share for it (shared: with the listening handle). */
@@ -48,10 +58,10 @@ export class AppPorts {
     const key = `${host}:${port}`;
     let opened = this.#opened.get(key);
     if (!opened) {
-      opened = openDispatch(this.#config, { host, port });
+      opened = openDispatch(this.#config, this.#inherited(host, port));
       this.#opened.set(key, opened);
       // A port that could not be opened may be asked for again (by a respawned worker).
-      opened.catch(() => this.#opened.delete(key));
+      opened.then((dispatch) => this.#open.set(key, { host, port, dispatch }), () => this.#opened.delete(key));
     }
     return opened;
   }
@@ -71,5 +81,6 @@ export class AppPorts {
     this.#closed = true;
     for (const opened of this.#opened.values()) void opened.then((d) => d.close(), () => {});
     this.#opened.clear();
+    this.#open.clear();
   }
 }

@@ -1,8 +1,8 @@
 // The control socket's requests and replies: one JSON line each way.
 import type { DispatchMode, EngineName, HandoffPolicy } from '../config.ts';
 
-export type ControlCommand = 'status' | 'reload' | 'stop' | 'reopen';
-export const CONTROL_COMMANDS: readonly ControlCommand[] = ['status', 'reload', 'stop', 'reopen'];
+export type ControlCommand = 'status' | 'reload' | 'stop' | 'reopen' | 'upgrade';
+export const CONTROL_COMMANDS: readonly ControlCommand[] = ['status', 'reload', 'stop', 'reopen', 'upgrade'];
 
 export interface ControlRequest {
   command: ControlCommand;

@@ -8,10 +8,26 @@ import { CONTROL_COMMANDS, type ControlReply, type ControlRequest } from './cont
 
 export type ControlHandler = (request: ControlRequest) => Promise<ControlReply>;
 
-/** Whoever can connect can stop or reload herd: the socket is 0600, and by default in the private runtime directory. */
-export async function openControlServer(socketPath: string, handle: ControlHandler): Promise<net.Server> {
+export interface ControlSocket {
+  readonly server: net.Server;
+  /** Puts the socket at its path (atomically, over an upgrade's predecessor's). */
+  claimPath(): void;
+}
+
+/**
+ * Whoever can connect can stop or reload herd: the socket is 0600, and by default in the private runtime directory.
+ *
+ * It is bound at a name of this process's own beside the path, then renamed to the path: closing
+ * a unix socket server unlinks the name it was bound at (libuv does), and after an upgrade the
+ * path is the new herd's. So the close unlinks nothing of anyone's, and the path is removed only by
+ * the herd that owns it when it leaves (supervisor.ts). `claim`: the path is taken now; an
+ * upgrade's new herd takes it later, with claimPath(), when the old one hands over.
+ */
+export async function openControlServer(socketPath: string, handle: ControlHandler, claim = true): Promise<ControlSocket> {
   if (path.dirname(socketPath) === runtimeDirPath()) ensurePrivateDir(path.dirname(socketPath));
-  await refuseLiveSocket(socketPath);
+  if (claim) await refuseLiveSocket(socketPath);
+  const boundAt = `${socketPath}.${process.pid}`;
+  fs.rmSync(boundAt, { force: true }); // left by a killed herd whose pid this one has now
   const server = net.createServer((socket) => {
     let input = '';
     socket.setEncoding('utf8');
@@ -37,10 +53,12 @@ export async function openControlServer(socketPath: string, handle: ControlHandl
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new HerdError(`cannot create the control socket ${socketPath}: ${err.message}`, err.code ?? 'ECONTROL')));
-    server.listen(socketPath, resolve);
+    server.listen(boundAt, resolve);
   });
-  fs.chmodSync(socketPath, 0o600);
-  return server;
+  fs.chmodSync(boundAt, 0o600);
+  const claimPath = () => fs.renameSync(boundAt, socketPath);
+  if (claim) claimPath();
+  return { server, claimPath };
 }
 
 /** A socket file left by a herd that died is removed; one a live herd answers on is an error. */

@@ -63,3 +63,14 @@ export type WorkerMessage =
   | { t: 'notice'; line: string }
   /** --metrics: the worker's counters since it started, every second and once more before it exits. */
   | { t: 'metrics'; snapshot: MetricsSnapshot };
+
+/**
+ * An upgrade's channel between the running supervisor and the new one it started (the new one's
+ * process.send). The new one says `ready` once its workers are, or `failed` with its one line
+ * before it exits; the running one answers `take-over`: the control socket, the pid file and
+ * systemd's MAINPID are the new one's from then on, and the running one drains and exits.
+ */
+export type UpgradeMessage =
+  | { t: 'ready' }
+  | { t: 'failed'; message: string }
+  | { t: 'take-over' };

@@ -9,6 +9,13 @@
 // (a reload's newcomer, or the stand-in for a worker that stopped answering) is the slot's
 // successor until it is ready; then it becomes the owner in one step and the old owner retires
 // (drains). Nobody else writes a slot.
+//
+// An upgrade (USR2, `herd upgrade`) is nginx's USR2 and QUIT in one: the host starts a new herd
+// that inherits every listening socket; while it starts, this one serves (phase 'upgrading'); once
+// the new herd's workers are ready it takes over (control socket, pid file, MAINPID), this pool's
+// workers answer with `Connection: close` for a moment (phase 'handing-over': keep-alive clients
+// reconnect, to either herd, instead of meeting a close mid-request), then it stops as a TERM
+// stops it. A new herd that fails or never gets ready leaves this one serving.
 import type { ControlReply } from './control_protocol.ts';
 import { SlotHealth } from './backoff.ts';
 import { SIGNAL_MEANINGS, type SupervisorSignal } from './signals.ts';
@@ -40,7 +47,14 @@ export interface PoolWorker {
   kill(): void;
 }
 
-export type ControlCommandEvent = { type: 'command'; command: 'reload' | 'stop' | 'reopen'; reply: (reply: ControlReply) => void };
+export type ControlCommandEvent = { type: 'command'; command: 'reload' | 'stop' | 'reopen' | 'upgrade'; reply: (reply: ControlReply) => void };
+
+/** What the new herd of an upgrade does, as this one sees it (successor.ts). */
+export type SuccessorEvent =
+  /** Its workers are ready: it asks to take over. */
+  | { type: 'successor-ready'; pid: number }
+  /** It exited (or could not run) before it was ready; `reason` says how, with its own line. */
+  | { type: 'successor-failed'; pid: number; reason: string };
 
 export type CycleEvent<W extends PoolWorker = PoolWorker> =
   | { type: 'spawned'; worker: W }
@@ -55,7 +69,12 @@ export type CycleEvent<W extends PoolWorker = PoolWorker> =
   | { type: 'over-memory'; worker: W; rssBytes: number }
   | { type: 'respawn-due'; slot: number }
   | { type: 'signal'; signal: SupervisorSignal }
-  | ControlCommandEvent;
+  | ControlCommandEvent
+  | SuccessorEvent
+  /** The new herd of an upgrade was not ready in time. */
+  | { type: 'successor-timeout'; pid: number }
+  /** The hand-over's Connection: close moment is over: this pool drains. */
+  | { type: 'hand-over-closed' };
 
 /** Named moments other modules hook (readiness, systemd notify, a shutdown delay's start). */
 export type CycleMoment = 'all-ready' | 'reload-began' | 'reload-ended' | 'stop-began' | 'stopped';
@@ -75,6 +94,12 @@ export interface CycleHost<W extends PoolWorker = PoolWorker> {
   log(line: string, terminal?: boolean): void;
   now(): number;
   moment(moment: CycleMoment): void;
+  /** Upgrade: starts the new herd with this one's sockets; its pid, or why it cannot run (PID 1). */
+  startSuccessor(): { pid: number } | { refused: string };
+  /** The new herd is ready: it takes the control socket, the pid file and MAINPID; this one lets go, and its workers answer with Connection: close from now on. */
+  handOver(pid: number): void;
+  /** The upgrade is off: the new herd is stopped (it drains what it has); the sockets stay this one's. */
+  abandonSuccessor(pid: number): void;
 }
 
 export interface CycleSettings {
@@ -90,9 +115,13 @@ export interface CycleSettings {
   maxMemoryBytes?: number;
   /** How the worker's code is named in messages: "APP app.js", or "the worker". */
   appLabel: string;
+  /** An upgrade's new herd not ready within this is stopped, and this one serves on (0: no limit). */
+  upgradeTimeoutMs?: number;
+  /** After the hand-over, how long this pool's workers serve with Connection: close before they drain. */
+  handOverCloseMs?: number;
 }
 
-export type CyclePhase = 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
+export type CyclePhase = 'starting' | 'running' | 'reloading' | 'upgrading' | 'handing-over' | 'stopping' | 'stopped';
 
 interface Slot<W> {
   readonly id: number;
@@ -128,6 +157,14 @@ interface Reload {
   again: boolean;
 }
 
+interface Upgrade {
+  /** The new herd's pid. */
+  readonly pid: number;
+  /** `herd upgrade` waits for the outcome; USR2 has nobody to tell. */
+  readonly reply: ((reply: ControlReply) => void) | undefined;
+  readonly cancelTimeout: (() => void) | undefined;
+}
+
 export interface ReloadOutcome {
   outcome: 'done' | 'abandoned';
   /** Why it was abandoned. */
@@ -152,6 +189,7 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
   #phase: CyclePhase = 'starting';
   #generation = 0;
   #reload: Reload | undefined;
+  #upgrade: Upgrade | undefined;
   #lastReload: ReloadOutcome | undefined;
   #exitCode = 0;
   /** Why start-up failed: run() rejects with it. */
@@ -251,6 +289,15 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
         return this.#onSignal(event.signal);
       case 'command':
         return this.#onCommand(event);
+      case 'successor-ready':
+        return this.#onSuccessorReady(event.pid);
+      case 'successor-failed':
+        return this.#onSuccessorFailed(event.pid, event.reason);
+      case 'successor-timeout':
+        return this.#onSuccessorTimeout(event.pid);
+      case 'hand-over-closed':
+        if (this.#phase === 'handing-over') this.#beginStop(0);
+        return;
     }
   }
 
@@ -431,6 +478,8 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
       case 'reopen-logs':
         // logd owns every log file; workers only hold a socket to it, so they have nothing to reopen.
         return this.#host.reopenLogs();
+      case 'upgrade':
+        return this.#requestUpgrade(undefined);
     }
   }
 
@@ -448,6 +497,8 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
       case 'reopen':
         this.#host.reopenLogs();
         return event.reply({ ok: true, message: 'log files reopened' });
+      case 'upgrade':
+        return this.#requestUpgrade(event.reply);
     }
   }
 
@@ -461,9 +512,9 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
       return undefined;
     }
     if (this.#phase !== 'running') {
-      const why = this.#phase === 'starting' ? 'cannot reload while starting' : 'cannot reload while stopping';
-      this.#host.log(`reload ignored: ${why.replace('cannot reload while ', '')}`);
-      return why;
+      const doing = this.#phase === 'stopped' ? 'stopping' : this.#phase;
+      this.#host.log(`reload ignored: ${doing}`);
+      return `cannot reload while ${doing}`;
     }
     this.#phase = 'reloading';
     this.#generation++;
@@ -518,11 +569,74 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
     }
   }
 
+  // ── upgrade ─────────────────────────────────────────────────────────────────────────────────
+
+  #requestUpgrade(reply: ((reply: ControlReply) => void) | undefined): void {
+    const refuse = (why: string) => {
+      this.#host.log(`upgrade refused: ${why}`);
+      reply?.({ ok: false, error: `upgrade refused: ${why}` });
+    };
+    if (this.#phase === 'upgrading') return refuse(`an upgrade is running already (the new herd is pid ${this.#upgrade!.pid})`);
+    if (this.#phase !== 'running') return refuse(`herd is ${this.#phase === 'stopped' ? 'stopping' : this.#phase}; try again when it serves`);
+    const started = this.#host.startSuccessor();
+    if ('refused' in started) return refuse(started.refused);
+    const ms = this.#settings.upgradeTimeoutMs ?? 0;
+    this.#phase = 'upgrading';
+    this.#upgrade = {
+      pid: started.pid,
+      reply,
+      cancelTimeout: ms > 0 ? this.#host.after(ms, { type: 'successor-timeout', pid: started.pid }) : undefined,
+    };
+    this.#host.log(`upgrade: started the new herd (pid ${started.pid}) with this one's sockets; this one serves until its workers are ready`);
+  }
+
+  /** Ends the upgrade in progress; returns it (undefined when `pid`'s is not the one running). */
+  #endUpgrade(pid: number): Upgrade | undefined {
+    const upgrade = this.#upgrade;
+    if (!upgrade || upgrade.pid !== pid) return undefined;
+    upgrade.cancelTimeout?.();
+    this.#upgrade = undefined;
+    if (this.#phase === 'upgrading') this.#phase = 'running';
+    return upgrade;
+  }
+
+  #onSuccessorReady(pid: number): void {
+    const upgrade = this.#endUpgrade(pid);
+    if (!upgrade) return; // given up on already (timed out, or a stop began): it was stopped
+    this.#host.handOver(pid);
+    const ms = this.#settings.handOverCloseMs ?? 0;
+    this.#host.log(`upgrade: the new herd (pid ${pid}) is ready and takes over; this one drains${ms > 0 ? ` in ${ms / 1000} s (Connection: close until then)` : ''} and exits`);
+    upgrade.reply?.({ ok: true, message: `upgraded: the new herd (pid ${pid}) serves; the old one drains and exits` });
+    if (ms <= 0) return this.#beginStop(0);
+    this.#phase = 'handing-over';
+    this.#host.after(ms, { type: 'hand-over-closed' });
+  }
+
+  #onSuccessorFailed(pid: number, reason: string): void {
+    const upgrade = this.#endUpgrade(pid);
+    if (!upgrade) return;
+    this.#host.log(`upgrade failed: the new herd (pid ${pid}) ${reason}; this one serves on`, true);
+    upgrade.reply?.({ ok: false, error: `upgrade failed: the new herd (pid ${pid}) ${reason}; the running herd serves on` });
+  }
+
+  #onSuccessorTimeout(pid: number): void {
+    if (this.#upgrade?.pid !== pid) return;
+    this.#host.abandonSuccessor(pid);
+    this.#onSuccessorFailed(pid, `was not ready within ${(this.#settings.upgradeTimeoutMs ?? 0) / 1000} s and is stopped`);
+  }
+
   // ── stop ────────────────────────────────────────────────────────────────────────────────────
 
   #beginStop(exitCode: number): void {
     this.#exitCode = Math.max(this.#exitCode, exitCode);
     if (this.#phase === 'stopping') return;
+    const upgrade = this.#upgrade;
+    if (upgrade) {
+      this.#endUpgrade(upgrade.pid);
+      this.#host.abandonSuccessor(upgrade.pid);
+      this.#host.log(`upgrade abandoned: herd is stopping; the new herd (pid ${upgrade.pid}) is stopped`);
+      upgrade.reply?.({ ok: false, error: 'upgrade abandoned: herd is stopping' });
+    }
     this.#phase = 'stopping';
     this.#reload = undefined;
     this.#host.moment('stop-began');

@@ -5,6 +5,7 @@ export const SIGNAL_MEANINGS = {
   SIGQUIT: 'stop',
   SIGHUP: 'reload', // rolling: one worker at a time, the new one ready before the old one drains
   SIGUSR1: 'reopen-logs', // after logrotate renamed the files
+  SIGUSR2: 'upgrade', // start the herd now installed on the same sockets; this one drains once it is ready
 } as const;
 
 export type SupervisorSignal = keyof typeof SIGNAL_MEANINGS;

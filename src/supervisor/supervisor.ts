@@ -8,14 +8,18 @@ import path from 'node:path';
 import type http from 'node:http';
 import type net from 'node:net';
 import type { ServeConfig } from '../config.ts';
-import { openDispatch, type Dispatch } from '../dispatch/dispatch.ts';
-import { openControlServer } from './control_server.ts';
+import { openDispatch, type Dispatch, type ListenAddress } from '../dispatch/dispatch.ts';
+import { openControlServer, type ControlSocket } from './control_server.ts';
 import { writePidFile } from './runtime_dir.ts';
 import type { ControlReply, ControlRequest, Status } from './control_protocol.ts';
 import { EventQueue } from './event_queue.ts';
 import { listenForSignals, SIGNAL_MEANINGS } from './signals.ts';
 import { WorkerProcess } from './worker_process.ts';
-import { PoolCycle, type CycleEvent, type CycleHost, type CycleMoment } from './pool_cycle.ts';
+import { PoolCycle, START_TIMEOUT_GRACE_MS, type CycleEvent, type CycleHost, type CycleMoment } from './pool_cycle.ts';
+import { addressKey, serverFd, type PassedSocket } from './inherited_sockets.ts';
+import { Predecessor } from './predecessor.ts';
+import { Successor } from './successor.ts';
+import { HerdError } from '../errors.ts';
 import { LogDaemon } from '../logd/supervisor_side.ts';
 import { readListenCounters } from '../lab/listen_counters.ts';
 import { HerdMetrics } from '../metrics/herd_metrics.ts';
@@ -25,6 +29,15 @@ import { AppPorts } from './app_ports.ts';
 import { tlsReloadRefusal } from '../transport/tls_credentials.ts';
 import { openHttpsRedirect } from '../transport/redirect_http.ts';
 import { DeployLifecycle } from '../deploy/lifecycle.ts';
+
+/** An upgrade's new herd gets its own --start-timeout and this much more, before this herd gives up on it. */
+const UPGRADE_MARGIN_MS = 15_000;
+/**
+ * After an upgrade's hand-over the old workers answer with Connection: close this long before they
+ * drain: a keep-alive client busy enough to send in that time reconnects (to either herd) between
+ * two requests, instead of having its next request cross the close of an idle connection.
+ */
+const HAND_OVER_CLOSE_MS = 1000;
 
 type SupervisorEvent =
   | CycleEvent<WorkerProcess>
@@ -48,7 +61,18 @@ export class Supervisor {
   #dispatch: Dispatch | undefined;
   /** Ports the APP's own servers listen on besides --port (an admin server, say). */
   #appPorts: AppPorts | undefined;
-  #control: net.Server | undefined;
+  #control: ControlSocket | undefined;
+  /** An upgrade started this herd: the old one's sockets, and the old one to ask for the hand-over. */
+  readonly #predecessor: Predecessor | null;
+  /** An upgrade this herd started: the new herd, until it takes over or is given up on. */
+  #successor: Successor | undefined;
+  /** The control socket path and the pid file are this herd's to write and remove (not before an upgrade's hand-over, nor after one). */
+  #ownsPaths: boolean;
+  /** --port as asked for (0: any), before the dispatch resolves it: a new herd asks for it so. */
+  readonly #askedPort: number;
+  readonly #logSocket: string;
+  /** An upgrade's new herd: listeners it serves from the hand-over on (the old herd's metrics and health). */
+  readonly #atHandOver: (() => Promise<void>)[] = [];
   #logd: LogDaemon | undefined;
   /** --metrics: the workers' reports, and the server scrapers read them from. */
   readonly #metrics: HerdMetrics | null;
@@ -67,6 +91,12 @@ export class Supervisor {
     this.#log = events.log ?? ((line) => this.#errorLog(line));
     this.#onReady = events.onReady;
     this.#metrics = config.metrics ? new HerdMetrics() : null;
+    this.#predecessor = Predecessor.fromEnvironment();
+    this.#ownsPaths = this.#predecessor === null;
+    this.#askedPort = config.port;
+    // Where workers reach logd: beside the control socket, so it is as private as that; an upgrade's
+    // new herd has its own logd while the old one's still runs.
+    this.#logSocket = this.#predecessor ? `${config.controlPath}.${process.pid}.logd` : `${config.controlPath}.logd`;
     const app = config.app ? `APP ${path.relative(process.cwd(), config.app) || config.app}` : 'the worker';
     this.#cycle = new PoolCycle<WorkerProcess>(this.#cycleHost(), {
       workers: config.workers,
@@ -76,6 +106,9 @@ export class Supervisor {
       replaceUnresponsiveAtOnce: config.dispatch !== 'handoff',
       maxMemoryBytes: config.maxMemoryBytes,
       appLabel: app,
+      // The new herd's workers have its --start-timeout; this bounds a new herd stuck before it starts any.
+      upgradeTimeoutMs: config.startTimeoutMs > 0 ? config.startTimeoutMs + START_TIMEOUT_GRACE_MS + UPGRADE_MARGIN_MS : 0,
+      handOverCloseMs: HAND_OVER_CLOSE_MS,
     });
     this.#lifecycle = new DeployLifecycle(config, {
       log: (line) => this.#log(line),
@@ -99,13 +132,17 @@ export class Supervisor {
     } catch (err) {
       unlisten();
       await this.#teardown();
+      if (err instanceof Error) Predecessor.tellFailure(err.message);
       throw err;
     }
     this.#cycle.start();
     for await (const event of this.#queue) this.#handle(event);
     unlisten();
     // Nothing half-started: a worker that could not start stopped the others; its reason is herd's.
-    if (this.#cycle.startError) throw this.#cycle.startError;
+    if (this.#cycle.startError) {
+      Predecessor.tellFailure(this.#cycle.startError.message);
+      throw this.#cycle.startError;
+    }
     return this.#cycle.exitCode;
   }
 
@@ -114,28 +151,58 @@ export class Supervisor {
       // An init reaps every orphan; Node can wait only for children it spawned itself.
       this.#log('running as PID 1: herd cannot reap orphaned grandchildren (zombies would pile up); run it under an init: docker run --init, or tini');
     }
-    this.#dispatch = await openDispatch(this.config);
+    this.#dispatch = await openDispatch(this.config, this.#mainAddress());
     // Port 0 is resolved by the dispatch; every worker must use the port it found.
     this.config.port = this.#dispatch.port;
     if (this.config.listenFd !== null) this.config.host = this.#dispatch.host; // systemd's socket, wherever it is bound
     this.#appPorts = new AppPorts(this.config, this.#dispatch, (worker) => {
       const state = this.#cycle.stateOf(worker);
       return state === 'starting' || state === 'ready';
-    });
-    this.#control = await openControlServer(this.config.controlPath, (request) => this.#request(request));
+    }, (host, port) => this.#inheritedAddress(host, port));
+    this.#control = await openControlServer(this.config.controlPath, (request) => this.#request(request), this.#ownsPaths);
     if (this.config.accessLog !== null || this.config.errorLog !== '-') {
       this.#logd = await LogDaemon.start({ accessLog: this.config.accessLog, errorLog: this.config.errorLog, socketPath: this.#logSocket });
     }
-    if (this.config.metrics) {
-      const { host, port } = this.config.metrics;
-      this.#metricsServer = await openMetricsServer(host, port, (openMetrics) => this.#renderMetrics(openMetrics));
-      const bound = (this.#metricsServer.address() as { port: number }).port;
-      this.#metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
-      this.#log(`metrics on ${this.#metricsUrl}`);
+    // The old herd's metrics and health listeners are served from the hand-over on, not while this
+    // herd starts: a probe would meet this one's 503 'starting' beside the old one's 200, a scraper
+    // counters that go back and forth between two herds.
+    const { metrics, health } = this.config;
+    const metricsFd = metrics ? this.#predecessor?.sockets.takeOne(metrics.host, metrics.port) : undefined;
+    if (metricsFd === undefined) await this.#openMetrics(undefined);
+    else this.#atHandOver.push(() => this.#openMetrics(metricsFd));
+    if (this.config.redirectHttp !== null) {
+      this.#redirect = await openHttpsRedirect(this.config.host, this.config.redirectHttp, this.config.port, this.#predecessor?.sockets.takeOne(this.config.host, this.config.redirectHttp));
     }
-    if (this.config.redirectHttp !== null) this.#redirect = await openHttpsRedirect(this.config.host, this.config.redirectHttp, this.config.port);
-    await this.#lifecycle.open();
-    if (this.config.pidFile) writePidFile(this.config.pidFile);
+    const healthFd = health ? this.#predecessor?.sockets.takeOne(health.host, health.port) : undefined;
+    if (healthFd === undefined) await this.#lifecycle.open();
+    else this.#atHandOver.push(() => this.#lifecycle.open(healthFd));
+    if (this.#ownsPaths && this.config.pidFile) writePidFile(this.config.pidFile);
+  }
+
+  async #openMetrics(fd: number | undefined): Promise<void> {
+    if (!this.config.metrics) return;
+    const { host, port } = this.config.metrics;
+    this.#metricsServer = await openMetricsServer(host, port, (openMetrics) => this.#renderMetrics(openMetrics), fd);
+    const bound = (this.#metricsServer.address() as { port: number }).port;
+    this.#metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+    this.#log(`metrics on ${this.#metricsUrl}`);
+  }
+
+  /** herd's --host/--port: systemd's socket, an upgrade's (the old herd's), or none yet (bound). */
+  #mainAddress(): ListenAddress {
+    const { host, port } = this.config;
+    if (this.config.listenFd !== null) {
+      this.#predecessor?.sockets.takeActivated(); // systemd's socket, passed on by the old herd: config.listenFd
+      return { host, port, fd: this.config.listenFd };
+    }
+    return this.#inheritedAddress(host, port);
+  }
+
+  /** host:port, with the old herd's socket for it when an upgrade passed one. */
+  #inheritedAddress(host: string, port: number): ListenAddress {
+    const fds = this.#predecessor?.sockets.take(host, port, this.config.dispatch === 'reuseport');
+    if (!fds) return { host, port };
+    return this.config.dispatch === 'reuseport' ? { host, port, fds } : { host, port, fd: fds[0] };
   }
 
   /** What the cycle's rules do to the world: processes, timers, the dispatch, the log. */
@@ -164,15 +231,66 @@ export class Supervisor {
       },
       now: () => Date.now(),
       moment: (moment) => this.#moment(moment),
+      startSuccessor: () => this.#startSuccessor(),
+      handOver: (pid) => this.#handOver(pid),
+      abandonSuccessor: () => {
+        this.#successor?.abandon();
+        this.#successor = undefined;
+      },
     };
+  }
+
+  // ── upgrade: this herd starting the new one ─────────────────────────────────────────────────
+
+  #startSuccessor(): { pid: number } | { refused: string } {
+    if (process.pid === 1) {
+      return { refused: 'herd is PID 1 here and cannot replace itself: the new herd would be its child, and when PID 1 exits the container ends with it; deploy a new container, or run herd under an init (docker run --init, tini) to upgrade in place' };
+    }
+    try {
+      this.#successor = Successor.start(this.#socketsToPass(), this.#lifecycle.successorEnvironment(), (event) => this.#queue.push(event));
+    } catch (err) {
+      if (err instanceof HerdError) return { refused: err.message };
+      throw err;
+    }
+    return { pid: this.#successor.pid };
+  }
+
+  /** Every listening socket this herd holds, by the addresses a new herd's configuration would ask for. */
+  #socketsToPass(): PassedSocket[] {
+    const passed: PassedSocket[] = [];
+    const add = (host: string, ports: number[], fds: (number | undefined)[], reuseport = false, activated = false) => {
+      if (fds.some((fd) => fd === undefined)) return; // not listening (closed meanwhile): the new herd binds it
+      passed.push({ addresses: [...new Set(ports.map((p) => addressKey(host, p)))], reuseport, activated, fds: fds as number[] });
+    };
+    const main = this.#dispatch;
+    if (main) add(this.config.host, [this.#askedPort, main.port], main.sockets.map((s) => s.fd), main.mode === 'reuseport', this.config.listenFd !== null);
+    for (const { host, port, dispatch } of this.#appPorts?.open() ?? []) add(host, [port, dispatch.port], dispatch.sockets.map((s) => s.fd), dispatch.mode === 'reuseport');
+    const server = (s: net.Server | undefined, host: string, port: number) => {
+      if (s) add(host, [port, (s.address() as net.AddressInfo | null)?.port ?? port], [serverFd(s)]);
+    };
+    if (this.config.metrics) server(this.#metricsServer, this.config.metrics.host, this.config.metrics.port);
+    if (this.config.health) server(this.#lifecycle.healthServer, this.config.health.host, this.config.health.port);
+    if (this.config.redirectHttp !== null) server(this.#redirect, this.config.host, this.config.redirectHttp);
+    return passed;
+  }
+
+  /** The new herd is ready: the paths, systemd and the probes are its own now; this herd drains (the cycle's stop). */
+  #handOver(pid: number): void {
+    this.#successor?.takeOver();
+    this.#successor = undefined;
+    this.#ownsPaths = false;
+    this.#lifecycle.handedOver(pid);
+    for (const { worker } of this.#cycle.workers()) worker.send({ t: 'closing' });
+    this.#metricsServer?.close();
+    this.#metricsServer?.closeAllConnections();
   }
 
   /** The cycle's named moments: where readiness, notify and shutdown hooks attach. */
   #moment(moment: CycleMoment): void {
     switch (moment) {
       case 'all-ready':
-        this.#lifecycle.serving(this.url);
-        this.#onReady?.(this.url);
+        if (this.#predecessor) void this.#takeOver(this.#predecessor);
+        else this.#serving();
         return;
       case 'reload-began':
         this.#reloads++;
@@ -190,9 +308,31 @@ export class Supervisor {
     }
   }
 
-  /** Where workers reach logd: beside the control socket, so it is as private as that. */
-  get #logSocket(): string {
-    return `${this.config.controlPath}.logd`;
+  #serving(): void {
+    this.#lifecycle.serving(this.url);
+    this.#onReady?.(this.url);
+  }
+
+  /** An upgrade's new herd, its workers ready: once the old herd hands over, the paths are this one's. */
+  async #takeOver(predecessor: Predecessor): Promise<void> {
+    await predecessor.handOver();
+    // A stop came meanwhile (the old herd gave up on this one: it sent TERM): nothing to take.
+    if (this.#cycle.phase === 'stopping' || this.#cycle.phase === 'stopped') return;
+    this.#ownsPaths = true;
+    // Each step on its own: one that fails (a directory removed meanwhile) is told, the others still run.
+    const step = async (work: () => unknown): Promise<void> => {
+      try {
+        await work();
+      } catch (err) {
+        this.#log(`upgrade: ${(err as Error).message}`);
+      }
+    };
+    await step(() => this.#control?.claimPath());
+    if (this.config.pidFile) await step(() => writePidFile(this.config.pidFile!));
+    this.#log(`upgrade: took over from herd pid ${predecessor.pid}; the control socket${this.config.pidFile ? ' and the pid file are' : ' is'} this one's`);
+    this.#serving(); // readiness is 'serving' before the health listener answers
+    for (const open of this.#atHandOver.splice(0)) await step(open);
+    predecessor.sockets.closeLeftovers();
   }
 
   /** Supervisor events: on stderr by default, else one timestamped line each in the error log. */
@@ -257,14 +397,16 @@ export class Supervisor {
   async #teardown(): Promise<void> {
     this.#dispatch?.close();
     this.#appPorts?.close();
-    this.#control?.close();
+    this.#control?.server.close(); // unlinks only the name it was bound at (control_server.ts)
+    this.#successor?.abandon();
     this.#metricsServer?.close();
     this.#redirect?.close();
     this.#redirect?.closeAllConnections();
     this.#metricsServer?.closeAllConnections(); // a scraper's keep-alive connection must not keep herd alive
     await this.#lifecycle.close();
     await this.#logd?.stop();
-    for (const file of [this.config.controlPath, this.config.pidFile]) {
+    // After an upgrade's hand-over they are the new herd's; before it, the old one's.
+    for (const file of this.#ownsPaths ? [this.config.controlPath, this.config.pidFile] : []) {
       try {
         if (file) fs.rmSync(file, { force: true });
       } catch {

@@ -10,12 +10,14 @@ import { execFile } from 'node:child_process';
 export const SYSTEMD_NOTIFY = '/usr/bin/systemd-notify';
 
 export class SystemdNotifier {
-  readonly #socket: string;
+  /** NOTIFY_SOCKET, for an upgrade's new herd. */
+  readonly socket: string;
   readonly #pid: number;
   readonly #binary: string;
   readonly #log: (line: string) => void;
   #chain: Promise<void> = Promise.resolve();
-  #broken = false;
+  /** After a failure (nobody is listening) or a hand-over: nothing more is sent. */
+  #muted = false;
 
   /** The notifier for this process, or null when systemd did not ask (no NOTIFY_SOCKET). */
   static fromEnvironment(env: NodeJS.ProcessEnv, log: (line: string) => void, binary = SYSTEMD_NOTIFY): SystemdNotifier | null {
@@ -24,7 +26,7 @@ export class SystemdNotifier {
   }
 
   constructor(socket: string, pid: number, binary: string, log: (line: string) => void) {
-    this.#socket = socket;
+    this.socket = socket;
     this.#pid = pid;
     this.#binary = binary;
     this.#log = log;
@@ -37,14 +39,27 @@ export class SystemdNotifier {
     return this.#chain;
   }
 
+  /**
+   * An upgrade: the new herd `pid` is the service's main process from now on (MAINPID=, which
+   * systemd-notify sends for --pid=). This notifier sends nothing after it: the herd it speaks
+   * for is leaving, and its STOPPING=1 would stop the service.
+   */
+  handOver(pid: number, status: string): Promise<void> {
+    const args = [`--pid=${pid}`, `MAINPID=${pid}`, `STATUS=${status.replace(/\n/g, ' ')}`];
+    this.#chain = this.#chain.then(() => this.#run(args)).then(() => {
+      this.#muted = true;
+    });
+    return this.#chain;
+  }
+
   #run(args: string[]): Promise<void> {
-    if (this.#broken) return Promise.resolve();
+    if (this.#muted) return Promise.resolve();
     return new Promise((resolve) => {
-      execFile(this.#binary, args, { env: { ...process.env, NOTIFY_SOCKET: this.#socket }, timeout: 5000 }, (err, _stdout, stderr) => {
+      execFile(this.#binary, args, { env: { ...process.env, NOTIFY_SOCKET: this.socket }, timeout: 5000 }, (err, _stdout, stderr) => {
         if (err) {
           const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${this.#binary} is not installed (Debian: apt install systemd)` : `${stderr.trim() || err.message}`;
           this.#log(`systemd notification failed: ${why}; no more will be sent`);
-          this.#broken = true;
+          this.#muted = true;
         }
         resolve();
       });

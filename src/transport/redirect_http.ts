@@ -4,7 +4,7 @@
 import http from 'node:http';
 import { describeListenError } from '../errors.ts';
 
-export async function openHttpsRedirect(host: string, port: number, httpsPort: number): Promise<http.Server> {
+export async function openHttpsRedirect(host: string, port: number, httpsPort: number, fd?: number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const name = hostName(req.headers.host);
     if (name === null) {
@@ -17,7 +17,7 @@ export async function openHttpsRedirect(host: string, port: number, httpsPort: n
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(describeListenError(err, host, port)));
-    server.listen(port, host, resolve);
+    server.listen(fd === undefined ? { port, host } : { fd }, resolve); // fd: an upgrade's (inherited_sockets.ts)
   });
   return server;
 }

@@ -5,18 +5,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fixture, runHerd, startHerd, status, tempDir } from '../support/herd_process.ts';
+import { alive, fixture, runHerd, startHerd, status, tempDir } from '../support/herd_process.ts';
 import { request, waitFor } from '../support/http_client.ts';
 import type { Status } from '../../src/supervisor/control_protocol.ts';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('an APP whose import never finishes: one line naming it and --start-timeout, exit 1', { timeout: 30_000 }, async (t) => {
   const r = await runHerd(['serve', fixture('never_ready.js'), '--host', '127.0.0.1', '--port', '0', '--workers', '2', '--start-timeout', '1', '--control', path.join(tempDir(t), 'c.sock')]);

@@ -2,32 +2,15 @@
 // one (the new worker first, then the old one drains), under connection-per-request load, with no
 // failed request. PM2's max_memory_restart kills the process instead, and what it held fails.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { fixture, HERD, startHerd, status } from '../support/herd_process.ts';
+import { benchJson, fixture, startHerd, status } from '../support/herd_process.ts';
 import { request, sleep, waitFor } from '../support/http_client.ts';
-
-function bench(url: string, seconds: number): Promise<{ requests: { succeeded: number; failed: number }; errors: Record<string, number> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HERD, 'bench', '-c', '16', '-t', String(seconds), '--timeout', '5', '--json', url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`herd bench exited ${code}: ${err}`));
-      resolve(JSON.parse(out));
-    });
-  });
-}
 
 for (const dispatch of ['reuseport', 'handoff'] as const) {
   test(`${dispatch}: --max-memory replaces the worker that grew past it, new one first, 0 failed requests under load`, { timeout: 60_000 }, async (t) => {
     const herd = await startHerd(t, [fixture('grows.js'), '--workers', '2', '--dispatch', dispatch, '--max-memory', '400']);
     const before = (await status(herd)).workers;
-    const load = bench(herd.url, 5);
+    const load = benchJson(herd.url, 5, ['-c', '16']);
     await sleep(1000);
     // Grow one worker (whichever answers) past 400 MB. A node worker under this load settles near
     // 170 MB of its own (V8 grows its heap lazily), so the limit sits well above that.

@@ -38,6 +38,8 @@ function pool(settings: Partial<CycleSettings> = {}) {
   const timers: Timer[] = [];
   const logs: string[] = [];
   const moments: CycleMoment[] = [];
+  /** Upgrade: the new herds started, handed over to, abandoned; `refuse` makes the next start refused. */
+  const successors = { started: [] as number[], handedOver: [] as number[], abandoned: [] as number[], refuse: undefined as string | undefined };
   const host: CycleHost<FakeWorker> = {
     spawn(slot) {
       const worker = new FakeWorker(slot, 1000 + spawned.length);
@@ -56,6 +58,14 @@ function pool(settings: Partial<CycleSettings> = {}) {
     log: (line) => logs.push(line),
     now: () => now,
     moment: (m) => moments.push(m),
+    startSuccessor() {
+      if (successors.refuse) return { refused: successors.refuse };
+      const pid = 9000 + successors.started.length;
+      successors.started.push(pid);
+      return { pid };
+    },
+    handOver: (pid) => successors.handedOver.push(pid),
+    abandonSuccessor: (pid) => successors.abandoned.push(pid),
   };
   const cycle = new PoolCycle<FakeWorker>(host, {
     workers: 2,
@@ -73,6 +83,7 @@ function pool(settings: Partial<CycleSettings> = {}) {
     routed,
     logs,
     moments,
+    successors,
     get accepting() {
       return accepting;
     },
@@ -83,11 +94,17 @@ function pool(settings: Partial<CycleSettings> = {}) {
     reapKilled() {
       for (const w of spawned) if (w.killed && cycle.stateOf(w) !== 'exited') p.exit(w, null, 'SIGKILL');
     },
-    signal: (signal: 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGQUIT') => send({ type: 'signal', signal }),
-    command(command: 'reload' | 'stop' | 'reopen'): ControlReply {
+    signal: (signal: 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGUSR2') => send({ type: 'signal', signal }),
+    command(command: 'reload' | 'stop' | 'reopen' | 'upgrade'): ControlReply {
       let reply: ControlReply | undefined;
       send({ type: 'command', command, reply: (r) => (reply = r) });
       return reply!;
+    },
+    /** `herd upgrade`, whose reply comes when the upgrade ends: read `.reply` then. */
+    upgradeCommand(): { reply: ControlReply | undefined } {
+      const held: { reply: ControlReply | undefined } = { reply: undefined };
+      send({ type: 'command', command: 'upgrade', reply: (r) => (held.reply = r) });
+      return held;
     },
     /** Moves the clock on, firing the timers that fall due, in order. */
     advance(ms: number) {
@@ -449,4 +466,88 @@ test('control commands answer once, in the queue; reopen reaches the logs', () =
   assert.deepEqual(p.command('stop'), { ok: true, message: 'graceful stop started' });
   assert.deepEqual(p.command('stop'), { ok: true, message: 'already stopping' });
   assert.deepEqual(p.command('reload'), { ok: false, error: 'cannot reload while stopping' });
+});
+
+// ── upgrade (USR2, herd upgrade) ──────────────────────────────────────────────────────────────
+
+test('upgrade: this pool serves while the new herd starts; once it is ready it takes over, Connection: close for a moment, then this pool drains', () => {
+  const p = pool({ upgradeTimeoutMs: 40_000, handOverCloseMs: 1000 });
+  const [a, b] = p.started();
+  const held = p.upgradeCommand();
+  assert.deepEqual(p.successors.started, [9000]);
+  assert.equal(p.cycle.phase, 'upgrading');
+  assert.equal(held.reply, undefined, 'herd upgrade waits for the outcome');
+  assert.ok(p.routed.has(a) && p.routed.has(b) && !a.drained, 'still serving');
+  assert.deepEqual(p.command('reload'), { ok: false, error: 'cannot reload while upgrading' });
+  assert.match((p.command('upgrade') as { error: string }).error, /an upgrade is running already \(the new herd is pid 9000\)/);
+
+  p.send({ type: 'successor-ready', pid: 9000 });
+  assert.deepEqual(p.successors.handedOver, [9000]);
+  assert.deepEqual(held.reply, { ok: true, message: 'upgraded: the new herd (pid 9000) serves; the old one drains and exits' });
+  assert.equal(p.cycle.phase, 'handing-over');
+  assert.ok(!a.drained && p.accepting, 'serving with Connection: close until the moment is over');
+  p.advance(1000);
+  assert.equal(p.cycle.phase, 'stopping');
+  assert.ok(a.drained && b.drained && !p.accepting);
+  p.exit(a);
+  p.exit(b);
+  assert.equal(p.cycle.phase, 'stopped');
+  assert.equal(p.cycle.exitCode, 0);
+  p.advance(60_000);
+  assert.deepEqual(p.successors.abandoned, [], 'the timeout was cancelled');
+});
+
+test('upgrade: a new herd that fails leaves this pool running, with one line why; another upgrade may follow', () => {
+  const p = pool();
+  const [a] = p.started();
+  p.signal('SIGUSR2');
+  p.send({ type: 'successor-failed', pid: 9000, reason: 'exited with code 2 before its workers were ready: --workers lots' });
+  assert.equal(p.cycle.phase, 'running');
+  assert.match(p.logs.at(-1)!, /^upgrade failed: the new herd \(pid 9000\) exited with code 2 .*--workers lots; this one serves on$/);
+  assert.ok(p.routed.has(a) && !a.drained);
+  // Its ready, if it ever came late, changes nothing.
+  p.send({ type: 'successor-ready', pid: 9000 });
+  assert.deepEqual(p.successors.handedOver, []);
+  const again = p.upgradeCommand();
+  assert.deepEqual(p.successors.started, [9000, 9001]);
+  p.send({ type: 'successor-failed', pid: 9001, reason: 'was killed by SIGKILL before its workers were ready' });
+  assert.deepEqual(again.reply, { ok: false, error: 'upgrade failed: the new herd (pid 9001) was killed by SIGKILL before its workers were ready; the running herd serves on' });
+});
+
+test('upgrade: a new herd not ready in time is stopped, and this pool serves on', () => {
+  const p = pool({ upgradeTimeoutMs: 40_000 });
+  p.started();
+  const held = p.upgradeCommand();
+  p.advance(40_000);
+  assert.deepEqual(p.successors.abandoned, [9000]);
+  assert.equal(p.cycle.phase, 'running');
+  assert.match((held.reply as { error: string }).error, /was not ready within 40 s and is stopped/);
+  p.send({ type: 'successor-failed', pid: 9000, reason: 'was killed by SIGTERM before its workers were ready' });
+  assert.equal(p.logs.filter((l) => l.startsWith('upgrade failed')).length, 1, 'one line, not two');
+});
+
+test('upgrade: a stop during it stops the new herd too; refused while starting, reloading or stopping, and when the host cannot run one', () => {
+  const p = pool();
+  p.cycle.start();
+  assert.match((p.command('upgrade') as { error: string }).error, /^upgrade refused: herd is starting/);
+  for (const w of [...p.spawned]) p.ready(w);
+  p.signal('SIGHUP');
+  assert.match((p.command('upgrade') as { error: string }).error, /^upgrade refused: herd is reloading/);
+  for (const old of p.spawned.slice(0, 2)) {
+    p.ready(p.last());
+    p.exit(old);
+  }
+  assert.equal(p.cycle.phase, 'running');
+  const held = p.upgradeCommand();
+  p.signal('SIGTERM');
+  assert.deepEqual(p.successors.abandoned, [9000]);
+  assert.deepEqual(held.reply, { ok: false, error: 'upgrade abandoned: herd is stopping' });
+  assert.equal(p.cycle.phase, 'stopping');
+  assert.match((p.command('upgrade') as { error: string }).error, /^upgrade refused: herd is stopping/);
+
+  const q = pool();
+  q.started();
+  q.successors.refuse = 'herd is PID 1 here and cannot replace itself';
+  assert.deepEqual(q.command('upgrade'), { ok: false, error: 'upgrade refused: herd is PID 1 here and cannot replace itself' });
+  assert.equal(q.cycle.phase, 'running');
 });

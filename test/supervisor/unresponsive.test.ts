@@ -3,17 +3,8 @@
 // at once on the same socket (reuseport, shared); it is killed after --unresponsive-timeout.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startHerd, status } from '../support/herd_process.ts';
+import { alive, startHerd, status } from '../support/herd_process.ts';
 import { request, waitFor } from '../support/http_client.ts';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 for (const dispatch of ['handoff', 'reuseport', 'shared'] as const) {
   test(`${dispatch}: a stopped worker is unresponsive in status, fresh requests are answered, it is replaced after --unresponsive-timeout`, { timeout: 60_000 }, async (t) => {

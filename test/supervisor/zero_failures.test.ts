@@ -11,33 +11,13 @@
 // worker first (SIGSTOP), so that number is fixed, counts its established connections from /proc,
 // kills it, and allows exactly that many failures. Everything queued meanwhile must be served.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { test } from 'node:test';
-import { HERD, startHerd, status } from '../support/herd_process.ts';
+import { benchJson, startHerd, status } from '../support/herd_process.ts';
 import { sleep, waitFor } from '../support/http_client.ts';
 
-interface BenchResult {
-  requests: { succeeded: number; failed: number };
-  errors: Record<string, number>;
-}
-
-/** herd bench, a new connection per request, for `seconds`; resolves with its JSON summary. */
-function bench(url: string, seconds: number): Promise<BenchResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HERD, 'bench', '-c', '32', '-t', String(seconds), '--timeout', '5', '--json', url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`herd bench exited ${code}: ${err}`));
-      resolve(JSON.parse(out) as BenchResult);
-    });
-  });
-}
+/** herd bench, a new connection per request, for `seconds`. */
+const bench = (url: string, seconds: number) => benchJson(url, seconds, ['-c', '32']);
 
 /** Established TCP connections on `port` whose descriptor `pid` holds (it must be stopped to stay true). */
 function heldConnections(pid: number, port: number): number {

@@ -122,8 +122,40 @@ export interface WorkerStatusJson {
   connections: number;
 }
 
-export async function status(herd: RunningHerd): Promise<{ workers: WorkerStatusJson[]; requests: number; dispatch: string; logd: { pid: number } | null }> {
+export async function status(herd: RunningHerd): Promise<{ pid: number; workers: WorkerStatusJson[]; requests: number; dispatch: string; logd: { pid: number } | null }> {
   const r = await herd.command('status', '--json');
   if (r.code !== 0) throw new Error(`herd status failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+export interface BenchSummary {
+  requests: { succeeded: number; failed: number };
+  errors: Record<string, number>;
+}
+
+/** `herd bench FLAGS --json URL` for `seconds` (killed 20 s after that); resolves with its JSON summary. */
+export function benchJson(url: string, seconds: number, flags: string[]): Promise<BenchSummary> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [HERD, 'bench', ...flags, '-t', String(seconds), '--timeout', '5', '--json', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`herd bench exited ${code}: ${err}`));
+      resolve(JSON.parse(out) as BenchSummary);
+    });
+  });
+}
+
+/** Whether a process of that pid exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
