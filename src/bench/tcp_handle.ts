@@ -42,9 +42,7 @@ function afterConnect(this: ConnectReq, status: number, uvHandle: UvTcp): void {
     handle.events.onFailure(handle, status);
     return;
   }
-  const err = handle.readStart();
-  if (err < 0) handle.events.onFailure(handle, err);
-  else handle.events.onConnect(handle);
+  handle.events.onConnect(handle);
 }
 
 const writer = createStreamWriter((handle: UvStream, status: number) => {
@@ -66,9 +64,12 @@ export function tcpConnect(address: string, port: number, noDelay: boolean, rece
   req.oncomplete = afterConnect;
   // The address is already resolved to an IP: only an IPv6 one has a colon (net.isIPv6 is a regexp).
   const err = address.includes(':') ? handle.connect6(req, address, port) : handle.connect(req, address, port);
-  if (err < 0) {
+  // Reading starts now rather than in afterConnect: libuv reports the connect before any read
+  // of the handle, and the poll interest is set up once, with the connect's.
+  const readErr = err < 0 ? err : handle.readStart();
+  if (readErr < 0) {
     handle.close();
-    return err;
+    return readErr;
   }
   if (noDelay) handle.setNoDelay(true);
   return handle;
