@@ -368,7 +368,7 @@ export class ResponseParser {
    */
   private wholeHead(buf: Uint8Array, start: number, end: number): number {
     let i = start;
-    if (end - i < MIN_HEAD || this.expectHttp09) return -1;
+    if (end - i < MIN_HEAD) return -1;
     for (let k = 0; k < HTTP_SLASH.length; k++) if (buf[i + k] !== HTTP_SLASH[k]) return -1;
     i += HTTP_SLASH.length;
     const minor = buf[i + 2] - 48;
