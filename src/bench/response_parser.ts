@@ -361,8 +361,8 @@ export class ResponseParser {
 
   /**
    * The usual case, a whole head in one read, scanned line by line in locals: header names are
-   * only copied out when their length is that of a framing header, other values are skipped in one
-   * loop, and the framing headers' values go through the same byte checks as below. Returns the
+   * compared in place with the framing headers' (framingHeaderAt), other values are skipped in one
+   * loop, and the framing headers' values go through the same checks as below. Returns the
    * index just past the head, or -1 to leave the response to the byte-at-a-time machine: the head
    * is split across reads, or something in it is out of the ordinary (that machine gives the verdict).
    */
