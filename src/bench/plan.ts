@@ -51,3 +51,6 @@ export interface ThreadResult {
   /** Latency histogram in microseconds, HDR compressed base64 (mergeable across threads). */
   histogram: string;
 }
+
+/** What a load thread posts to the runner: that it is ready to start, then its result. */
+export type ThreadMessage = { t: 'ready' } | { t: 'result'; result: ThreadResult };

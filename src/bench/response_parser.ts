@@ -72,11 +72,15 @@ const H_CONTENT_LENGTH = 1;
 const H_TRANSFER_ENCODING = 2;
 const H_CONNECTION = 3;
 const FRAMING_HEADERS = [Buffer.from('content-length'), Buffer.from('transfer-encoding'), Buffer.from('connection')];
+/** The shortest head wholeHead looks at: "HTTP/1.1 200\r\n\r\n". */
+const MIN_HEAD = 16;
 const TOKEN_CHUNKED = Buffer.from('chunked');
 const TOKEN_CLOSE = Buffer.from('close');
 const TOKEN_KEEP_ALIVE = Buffer.from('keep-alive');
 /** Longest name or token worth remembering; anything longer cannot be one we look for. */
 const SCRATCH = 20;
+/** Content-Length digits plainValue takes (beyond, headerValueByte's overflow check decides). */
+const MAX_PLAIN_LENGTH_DIGITS = 15;
 /** A chunk size beyond 2^53 cannot be counted exactly; no real response sends one. */
 const MAX_CHUNK_HEX_DIGITS = 13;
 
@@ -88,6 +92,17 @@ function sameBytes(scratch: Uint8Array, length: number, word: Buffer): boolean {
   if (length !== word.length) return false;
   for (let i = 0; i < length; i++) if (scratch[i] !== word[i]) return false;
   return true;
+}
+
+/** Which framing header, if any, is named by buf[at, at + length) (their lengths differ: one compare). */
+function framingHeaderAt(buf: Uint8Array, at: number, length: number): number {
+  for (let h = 0; h < FRAMING_HEADERS.length; h++) {
+    const name = FRAMING_HEADERS[h];
+    if (name.length !== length) continue;
+    for (let k = 0; k < length; k++) if (lower(buf[at + k]) !== name[k]) return H_OTHER;
+    return h + 1;
+  }
+  return H_OTHER;
 }
 
 export class ResponseParser {
@@ -147,6 +162,15 @@ export class ResponseParser {
     if (start < end) this.started = true;
     let i = start;
     let state = this.state;
+    if (state === S_START) {
+      const afterHead = this.wholeHead(buf, start, end);
+      if (afterHead >= 0) {
+        state = this.endOfHead();
+        if (state === S_BAD) return this.fail();
+        if (state === S_DONE) return this.complete(afterHead);
+        i = afterHead;
+      }
+    }
     while (i < end) {
       const c = buf[i];
       switch (state) {
@@ -254,17 +278,12 @@ export class ResponseParser {
             return this.fail();
           }
           break;
-        case S_HEAD_END_LF: {
+        case S_HEAD_END_LF:
           if (c !== LF) return this.fail();
-          const next = this.afterHead();
-          if (next === S_BAD) return this.fail();
-          if (next === S_DONE) return this.complete(i + 1);
-          if (next === S_START) {
-            this.beginHead(); // an interim 1xx response: the real one follows
-          }
-          state = next;
+          state = this.endOfHead();
+          if (state === S_BAD) return this.fail();
+          if (state === S_DONE) return this.complete(i + 1);
           break;
-        }
         case S_BODY_LENGTH: {
           const take = Math.min(this.remaining, end - i);
           this.remaining -= take;
@@ -338,6 +357,101 @@ export class ResponseParser {
     }
     this.state = state;
     return NEED_MORE;
+  }
+
+  /**
+   * The usual case, a whole head in one read, scanned line by line in locals: header names are
+   * compared in place with the framing headers' (framingHeaderAt), other values are skipped in one
+   * loop, and the framing headers' values go through the same checks as below. Returns the
+   * index just past the head, or -1 to leave the response to the byte-at-a-time machine: the head
+   * is split across reads, or something in it is out of the ordinary (that machine gives the verdict).
+   */
+  private wholeHead(buf: Uint8Array, start: number, end: number): number {
+    let i = start;
+    if (end - i < MIN_HEAD) return -1;
+    for (let k = 0; k < HTTP_SLASH.length; k++) if (buf[i + k] !== HTTP_SLASH[k]) return -1;
+    i += HTTP_SLASH.length;
+    const minor = buf[i + 2] - 48;
+    const d0 = buf[i + 4] - 48;
+    const d1 = buf[i + 5] - 48;
+    const d2 = buf[i + 6] - 48;
+    if (buf[i] !== 49 || buf[i + 1] !== 46 || buf[i + 3] !== SP || !(minor >= 0 && minor <= 9 && d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return -1;
+    i += 7;
+    if (buf[i] === SP) {
+      i++;
+      while (i < end && VALUE[buf[i]] === 1) i++;
+    }
+    if (i + 1 >= end || buf[i] !== CR || buf[i + 1] !== LF) return -1;
+    i += 2;
+    this.minor = minor;
+    this.statusCode = d0 * 100 + d1 * 10 + d2;
+    for (;;) {
+      if (i + 1 >= end) return this.abandonHead();
+      if (buf[i] === CR) return buf[i + 1] === LF ? i + 2 : this.abandonHead();
+      const nameAt = i;
+      while (i < end && TOKEN[buf[i]] === 1) i++;
+      const nameLength = i - nameAt;
+      if (nameLength === 0 || i >= end || buf[i] !== COLON) return this.abandonHead();
+      const valueAt = ++i;
+      while (i < end && VALUE[buf[i]] === 1) i++;
+      if (i + 1 >= end || buf[i] !== CR || buf[i + 1] !== LF) return this.abandonHead();
+      const header = framingHeaderAt(buf, nameAt, nameLength);
+      if (header !== H_OTHER) {
+        this.header = header;
+        this.headerLength = -1;
+        this.lengthEnded = false;
+        if (!this.plainValue(buf, valueAt, i)) {
+          for (let k = valueAt; k < i; k++) if (!this.headerValueByte(buf[k])) return this.abandonHead();
+        }
+        if (!this.endHeaderValue()) return this.abandonHead();
+      }
+      i += 2;
+    }
+  }
+
+  /**
+   * A framing header's value in its plain shape, taken in one go: digits for Content-Length, one
+   * token for the others, with optional whitespace around. False (nothing taken) for any other
+   * shape, which then goes byte by byte through headerValueByte.
+   */
+  private plainValue(buf: Uint8Array, from: number, to: number): boolean {
+    while (from < to && (buf[from] === SP || buf[from] === HTAB)) from++;
+    while (to > from && (buf[to - 1] === SP || buf[to - 1] === HTAB)) to--;
+    const length = to - from;
+    if (length === 0) return false;
+    if (this.header === H_CONTENT_LENGTH) {
+      if (length > MAX_PLAIN_LENGTH_DIGITS) return false;
+      let value = 0;
+      for (let k = from; k < to; k++) {
+        const digit = buf[k] - 48;
+        if (digit < 0 || digit > 9) return false;
+        value = value * 10 + digit;
+      }
+      this.headerLength = value;
+      return true;
+    }
+    if (length > SCRATCH) return false;
+    const scratch = this.scratch;
+    for (let k = from; k < to; k++) {
+      const c = buf[k];
+      if (c === COMMA || c === SP || c === HTAB) return false;
+      scratch[k - from] = lower(c);
+    }
+    this.scratchLength = length;
+    return true;
+  }
+
+  /** Undoes what wholeHead found so the byte-at-a-time machine starts the head afresh. */
+  private abandonHead(): number {
+    this.beginHead();
+    return -1;
+  }
+
+  /** The head's last LF: how the body is framed, and a fresh head after an interim 1xx response. */
+  private endOfHead(): number {
+    const next = this.afterHead();
+    if (next === S_START) this.beginHead(); // an interim 1xx response: the real one follows
+    return next;
   }
 
   /** The peer closed the stream: true when that ends the response (a close-delimited body). */

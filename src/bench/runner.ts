@@ -3,11 +3,12 @@
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { siblingModule } from '../source_module.ts';
+import { newHistogram } from './latency_recorder.ts';
 import { LoadLoop } from './load_loop.ts';
 import { resolveOptions } from './options.ts';
 import { ERROR_KINDS, LIVE_BYTES, LIVE_FAILED, LIVE_SLOTS, LIVE_SUCCEEDED } from './plan.ts';
 import type { BenchOptions, ResolvedBench } from './options.ts';
-import type { LoadPlan, ThreadResult } from './plan.ts';
+import type { LoadPlan, ThreadMessage, ThreadResult } from './plan.ts';
 import type { BenchResult, ErrorKind } from './result.ts';
 
 /** Splits `total` into `parts` whole shares that differ by at most one. */
@@ -41,17 +42,37 @@ function threadPlans(run: ResolvedBench): LoadPlan[] {
   return plans;
 }
 
-function runThread(plan: LoadPlan, live: Float64Array): Promise<ThreadResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(siblingModule('./load_thread', import.meta.url), { workerData: { plan, live } });
-    worker.once('message', resolve);
+/** A load thread in a worker: started (its modules loaded) first, told to go once all are ready. */
+interface LoadThread {
+  /** Settles once the thread can start loading, or rejects if it failed first. */
+  ready: Promise<void>;
+  result: Promise<ThreadResult>;
+  go(): void;
+  terminate(): void;
+}
+
+function startThread(plan: LoadPlan, live: Float64Array): LoadThread {
+  const worker = new Worker(siblingModule('./load_thread', import.meta.url), { workerData: { plan, live } });
+  let markReady = (): void => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const result = new Promise<ThreadResult>((resolve, reject) => {
+    worker.on('message', (message: ThreadMessage) => {
+      if (message.t === 'ready') markReady();
+      else resolve(message.result);
+    });
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`load thread exited with code ${code} before reporting`)));
   });
+  return {
+    ready: Promise.race([ready, result.then(() => {})]),
+    result,
+    go: () => worker.postMessage('go'),
+    terminate: () => void worker.terminate(),
+  };
 }
 
 function merge(run: ResolvedBench, results: ThreadResult[]): BenchResult {
-  const histogram = hdr.build({ bitBucketSize: 32, autoResize: true, numberOfSignificantValueDigits: 3 });
+  const histogram = newHistogram();
   const statusCodes: Record<string, number> = {};
   const errors = Object.fromEntries(ERROR_KINDS.map((kind) => [kind, 0])) as Record<ErrorKind, number>;
   let succeeded = 0;
@@ -96,7 +117,7 @@ function merge(run: ResolvedBench, results: ThreadResult[]): BenchResult {
   };
 }
 
-/** Runs a resolved benchmark. One thread runs on the caller's own event loop. */
+/** Runs a resolved benchmark. One thread's share runs on the caller's own event loop. */
 export async function runResolved(run: ResolvedBench, onProgress?: BenchOptions['onProgress']): Promise<BenchResult> {
   const plans = threadPlans(run);
   const lives = plans.map(() => new Float64Array(new SharedArrayBuffer(LIVE_SLOTS * Float64Array.BYTES_PER_ELEMENT)));
@@ -112,11 +133,18 @@ export async function runResolved(run: ResolvedBench, onProgress?: BenchOptions[
         onProgress({ elapsedSec: (performance.now() - started) / 1000, succeeded, failed, bytes });
       }, 1000)
     : null;
+  // The first share runs on this thread's own event loop (it would only wait otherwise, and a
+  // worker costs a Node environment and the modules loaded again: ~0.25 s of CPU); the others each
+  // in a worker. All start together once every worker has loaded.
+  const workers = plans.slice(1).map((plan, i) => startThread(plan, lives[i + 1]));
   try {
-    const results = plans.length === 1
-      ? [await new LoadLoop(plans[0], lives[0]).run()]
-      : await Promise.all(plans.map((plan, i) => runThread(plan, lives[i])));
+    await Promise.all(workers.map((worker) => worker.ready));
+    for (const worker of workers) worker.go();
+    const results = await Promise.all([new LoadLoop(plans[0], lives[0]).run(), ...workers.map((worker) => worker.result)]);
     return merge(run, results);
+  } catch (err) {
+    for (const worker of workers) worker.terminate();
+    throw err;
   } finally {
     if (progress) clearInterval(progress);
   }

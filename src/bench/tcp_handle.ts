@@ -4,7 +4,6 @@
 // generator's CPU against ab's ~55 µs; on the bare handle it costs ~60 µs. The load generator has
 // to be the cheaper side of the measurement, so the hot path talks to the handle. Every callback
 // is one shared function (no closure per connection) that finds its connection through the handle.
-import net from 'node:net';
 import { READ_RESULT, requireTcpBinding, state, tcpBinding, UV_EOF } from '../uv/binding.ts';
 import type { ConnectReq, UvStream, UvTcp } from '../uv/binding.ts';
 import { createStreamWriter } from '../uv/writer.ts';
@@ -43,9 +42,7 @@ function afterConnect(this: ConnectReq, status: number, uvHandle: UvTcp): void {
     handle.events.onFailure(handle, status);
     return;
   }
-  const err = handle.readStart();
-  if (err < 0) handle.events.onFailure(handle, err);
-  else handle.events.onConnect(handle);
+  handle.events.onConnect(handle);
 }
 
 const writer = createStreamWriter((handle: UvStream, status: number) => {
@@ -65,10 +62,14 @@ export function tcpConnect(address: string, port: number, noDelay: boolean, rece
   handle.useUserBuffer(receiveBuffer);
   const req = new tcp.TCPConnectWrap();
   req.oncomplete = afterConnect;
-  const err = net.isIPv6(address) ? handle.connect6(req, address, port) : handle.connect(req, address, port);
-  if (err < 0) {
+  // The address is already resolved to an IP: only an IPv6 one has a colon (net.isIPv6 is a regexp).
+  const err = address.includes(':') ? handle.connect6(req, address, port) : handle.connect(req, address, port);
+  // Reading starts now rather than in afterConnect: libuv reports the connect before any read
+  // of the handle, and the poll interest is set up once, with the connect's.
+  const readErr = err < 0 ? err : handle.readStart();
+  if (readErr < 0) {
     handle.close();
-    return err;
+    return readErr;
   }
   if (noDelay) handle.setNoDelay(true);
   return handle;

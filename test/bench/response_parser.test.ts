@@ -105,7 +105,46 @@ const INVALID: Array<[string, string]> = [
 ];
 
 for (const [name, text] of INVALID) {
-  test(`refuses ${name}`, () => {
+  test(`refuses ${name}, whole or split at any byte boundary`, () => {
     assert.equal(parse(text, { eof: true }).bad, true);
+    for (let cut = 1; cut < text.length; cut++) assert.equal(parse(text, { cuts: [cut], eof: true }).bad, true, `cut at ${cut}`);
+  });
+}
+
+// A head that arrives whole is scanned line by line (wholeHead); one split across reads byte by
+// byte. Both must reach the same verdict on every response, ordinary or not.
+const HEADS = [
+  'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Fri, 04 Dec 2026 18:44:10 GMT\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: keep-alive\r\n\r\nHello, World!',
+  'HTTP/1.0 200 OK\r\nCONTENT-LENGTH: 2\r\nCONNECTION: Keep-Alive\r\n\r\nok',
+  'HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nConnectiox: close\r\nContent-Lengtx: 5\r\nTransfer-Encodinx: chunked\r\nContent-Length: 1\r\n\r\nx',
+  'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 7\r\n\r\n1\r\nx\r\n0\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nContent-Length:\t4\t\r\n\r\nabcd',
+  'HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n',
+  'HTTP/1.1 200 OK\r\nContent-Length: 4x\r\n\r\nabcd',
+  'HTTP/1.1 200 OK\r\n: empty name\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nX-A: caf\xe9\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nX-A: a\x7fb\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nX-A : b\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r',
+  'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\rX',
+  'HTTP/1.1 200 OK\rXContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 200 OK\x01\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 200\r\n\r\n',
+  'HTTP/1.1 200X\r\n\r\n',
+  'HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.x 200 OK\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 1000 OK\r\nContent-Length: 0\r\n\r\n',
+  'HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n',
+  'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx',
+  'HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n',
+  'HTTP/1.1 200 OK\r\nServer: x\r\n\r\nclose-delimited body',
+];
+
+for (const [index, text] of HEADS.entries()) {
+  test(`a head whole and the same head byte by byte agree (#${index})`, () => {
+    const everyByte = Array.from({ length: text.length - 1 }, (_, i) => i + 1);
+    assert.deepEqual(parse(text, { eof: true }), parse(text, { cuts: everyByte, eof: true }));
+    assert.deepEqual(parse(text + text), parse(text + text, { cuts: everyByte }));
   });
 }
