@@ -1,8 +1,9 @@
-// The response a handler writes: its status and headers, the order of its calls, its events.
+// The response a handler writes: its status and headers and the order of its calls.
 // The head is rendered (head_renderer.ts) at the first write or at end, so
 // `writeHead(...); end(body)` still gets a Content-Length (node:http would switch to chunked).
 // Bytes go to the connection only while this response is first in its connection's queue; a
-// pipelined response that writes early holds its output (held_output.ts) until its turn.
+// pipelined response that writes early holds its output (held_output.ts) until its turn; its
+// listeners, when it has any, are in response_events.ts.
 import http from 'node:http';
 import { HerdError } from '../errors.ts';
 import type { OutgoingHeaders, OutgoingHeaderValue, Response, ResponseEvent } from './types.ts';
@@ -11,6 +12,7 @@ import type { RequestHead } from './request_head.ts';
 import { CONTINUE, FRAMING_CHUNKED, FRAMING_LENGTH, FRAMING_NONE, LAST_CHUNK, framedBody, headWithRequestId, withRequestId } from './head_renderer.ts';
 import type { Framing, HeadRenderer, HeadState } from './head_renderer.ts';
 import { HeldOutput } from './held_output.ts';
+import { ResponseEvents } from './response_events.ts';
 import { INVALID_VALUE_CHAR, NO_HEADERS, indexOfHeader, setHeaderIn } from './response_headers.ts';
 import type { HeaderList } from './response_headers.ts';
 
@@ -58,7 +60,7 @@ export class FastResponse implements Response, HeadState {
   /** Output written before this response's turn; null unless it wrote while behind another. */
   private held: HeldOutput | null = null;
   private continuePending: boolean;
-  private listeners: Map<ResponseEvent, Listener[]> | null = null;
+  private events: ResponseEvents | null = null;
   /**
    * --request-id: the id this response carries as X-Request-Id. Kept out of the header list so the
    * encoded response cache still serves the rest of the head; the line is spliced in on output.
@@ -265,34 +267,22 @@ export class FastResponse implements Response, HeadState {
   }
 
   on(event: ResponseEvent, listener: Listener): this {
-    if (event !== 'drain' && event !== 'finish' && event !== 'close') {
-      throw new HerdError(`res.on('${String(event)}') is not available on the fast engine; run with --engine node`, 'HERD_FAST_ENGINE_UNSUPPORTED');
-    }
-    if (this.listeners === null) this.listeners = new Map();
-    const list = this.listeners.get(event);
-    if (list) list.push(listener);
-    else this.listeners.set(event, [listener]);
+    (this.events ??= new ResponseEvents()).on(event, listener);
     return this;
   }
 
   once(event: ResponseEvent, listener: Listener): this {
-    const wrapped = (): void => {
-      const list = this.listeners?.get(event);
-      if (list) list.splice(list.indexOf(wrapped), 1);
-      listener();
-    };
-    return this.on(event, wrapped);
+    (this.events ??= new ResponseEvents()).once(event, listener);
+    return this;
   }
 
   /** Runs the listeners of an event (the connection calls this). */
   fire(event: ResponseEvent): void {
-    const list = this.listeners?.get(event);
-    if (list === undefined || list.length === 0) return;
-    for (const listener of list.slice()) listener();
+    this.events?.fire(event);
   }
 
   get hasListeners(): boolean {
-    return this.listeners !== null;
+    return this.events !== null;
   }
 }
 
