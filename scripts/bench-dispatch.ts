@@ -4,7 +4,9 @@
 // microseconds per request (utime+stime of its whole process tree from /proc), each worker's
 // share, and ratios against single-process node:http from the same run.
 // Environment: BENCH_SECONDS (default 8), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 1:
-// with N, every server is measured N times, interleaved, and each figure is the median of its rounds).
+// with N, every server is measured N times, interleaved, and each figure is the median of its rounds),
+// BENCH_CLOSE=0 (keep-alive only).
+// Target (issue 14): herd reuseport's keep-alive CPU per request <= 1.1x node cluster SCHED_NONE's.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,8 @@ import { requireWrk } from './support/wrk.ts';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
+const MODES = process.env.BENCH_CLOSE === '0' ? [false] : [false, true];
+const OWN_OVERHEAD_TARGET = 1.1;
 const HOST = '127.0.0.1';
 
 const MODELS: ServerModel[] = [
@@ -58,7 +62,8 @@ try {
     `bench:dispatch — wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 workers, hello world on node:http, ${ROUNDS === 1 ? 'one round' : `median of ${ROUNDS} rounds`}; ` +
       `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Linux ${os.release()}, Node ${process.version}`,
   );
-  for (const close of [false, true]) {
+  let missed = false;
+  for (const close of MODES) {
     const rounds = await measureRounds(ROUNDS, MODELS, (model) => measure(model, close, workDir));
     const rows = medianRows(rounds);
     print(close ? 'connection per request (Connection: close)' : 'keep-alive', rows);
@@ -71,8 +76,21 @@ try {
     }
     const by = (id: string) => rows.find((r) => r.server === id)!.cpuPerRequest;
     const single = by('node:http (1 process)');
+    if (!close) {
+      const ratio = by('herd reuseport') / by('cluster SCHED_NONE');
+      if (ratio > OWN_OVERHEAD_TARGET) missed = true;
+      console.log(`\ntarget: herd reuseport keep-alive CPU/request <= ${OWN_OVERHEAD_TARGET}x cluster SCHED_NONE: ${ratio.toFixed(2)}x — ${ratio <= OWN_OVERHEAD_TARGET ? 'met' : 'MISSED'}`);
+      if (ROUNDS > 1) {
+        const each = rounds.map((round) => {
+          const of = (id: string) => round.find((r) => r.server === id)!.cpuPerRequest;
+          return (of('herd reuseport') / of('cluster SCHED_NONE')).toFixed(2) + 'x';
+        });
+        console.log(`each round: ${each.join(' ')}`);
+      }
+    }
     console.log(`\nexpected: reuseport ≤ 1.1x node:http → ${(by('herd reuseport') / single).toFixed(2)}x; shared ≤ 1.1x → ${(by('herd shared') / single).toFixed(2)}x; handoff ≤ 1.1x cluster SCHED_RR (both send each descriptor and wait for the worker's reply) → ${(by('herd handoff (rr)') / by('cluster SCHED_RR')).toFixed(2)}x`);
   }
+  process.exitCode = missed ? 1 : 0;
 } finally {
   fs.rmSync(workDir, { recursive: true, force: true });
 }

@@ -15,6 +15,8 @@ export interface CellOptions {
   seconds: number;
   warmupSeconds: number;
   connections: number;
+  /** Requests per write, pipelined; absent: one at a time. */
+  pipeline?: number;
 }
 
 export interface Measurement {
@@ -30,9 +32,10 @@ export async function measureUnderWrk(model: ServerModel, o: CellOptions): Promi
   const port = await freePort(o.host);
   const server = await startServer(model, { host: o.host, port, workDir: o.workDir });
   try {
-    await runWrk(server.url, { seconds: o.warmupSeconds, connections: o.connections, close: o.close }); // JIT, connections
+    const load = { connections: o.connections, close: o.close, pipeline: o.pipeline };
+    await runWrk(server.url, { ...load, seconds: o.warmupSeconds }); // JIT, connections
     const countersBefore = await server.workerCounters();
-    const { result: wrk, server: usage } = await withServerUsage([server.pid], () => runWrk(server.url, { seconds: o.seconds, connections: o.connections, close: o.close }), (r) => r.requests);
+    const { result: wrk, server: usage } = await withServerUsage([server.pid], () => runWrk(server.url, { ...load, seconds: o.seconds }), (r) => r.requests);
     const countersAfter = await server.workerCounters();
     const perWorker = countersBefore && countersAfter
       ? { counts: countersDelta(countersBefore.counters, countersAfter.counters), source: countersAfter.source }

@@ -1,5 +1,8 @@
 // Runs wrk (Debian's package) and reads its summary. Benchmarks only; never in `npm test`.
 import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const PIPELINE_SCRIPT = fileURLToPath(new URL('./wrk_pipeline.lua', import.meta.url));
 
 export interface WrkResult {
   requests: number;
@@ -21,10 +24,21 @@ export function requireWrk(): void {
   }
 }
 
-export function runWrk(url: string, opts: { seconds: number; connections: number; threads?: number; close?: boolean }): Promise<WrkResult> {
+export interface WrkOptions {
+  seconds: number;
+  connections: number;
+  threads?: number;
+  close?: boolean;
+  /** Requests per write, pipelined (wrk_pipeline.lua); absent: one at a time. */
+  pipeline?: number;
+}
+
+export function runWrk(url: string, opts: WrkOptions): Promise<WrkResult> {
   const args = ['-t', String(opts.threads ?? 1), '-c', String(opts.connections), '-d', `${opts.seconds}s`, '--latency'];
   if (opts.close) args.push('-H', 'Connection: close');
+  if (opts.pipeline !== undefined) args.push('-s', PIPELINE_SCRIPT);
   args.push(url);
+  if (opts.pipeline !== undefined) args.push('--', String(opts.pipeline));
   return new Promise((resolve, reject) => {
     execFile('wrk', args, { timeout: (opts.seconds + 30) * 1000 }, (err, stdout) => {
       if (err) return reject(new Error(`wrk failed: ${err.message}\n${stdout}`));

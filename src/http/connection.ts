@@ -1,50 +1,52 @@
 // One client connection: bytes in through the parser, handlers called per request, responses out
-// in request order, and the connection's timeouts (checked by the engine's sweep, not per-request timers).
+// in request order, the lingering close, and the access record of each response (the connection
+// has its facts: the request head, the response, the peer, the clock of the read).
 // It talks to the libuv handle directly (src/uv/stream_handle.ts), not through a net.Socket.
 //
-// Responses queue in request order; only the first writes, the others buffer until their turn
-// (pipelining). Output is gathered while a read is processed and leaves in one write (writev for
-// several buffers), so a pipelined batch answered synchronously is one system call; output from
-// async handlers is gathered until the end of the tick.
+// Responses queue in request order; only the first writes, the others hold their output until
+// their turn (pipelining). What they send is gathered by the output queue (output_queue.ts) while
+// a read is processed and leaves in one write, so a pipelined batch answered synchronously is one
+// system call; output from async handlers is gathered until the end of the tick. The timeouts are
+// fields (connection_timeouts.ts), checked by the engine's sweep, not per-request timers.
 import type net from 'node:net';
 import { HerdError } from '../errors.ts';
-import { RequestParser } from './parser.ts';
+import type { AccessRecord } from '../logd/access_record.ts';
+import type { RequestParser } from './parser.ts';
 import type { ParseFailure, ParserSink } from './parser.ts';
 import { BODY_NONE } from './request_head.ts';
 import type { RequestHead } from './request_head.ts';
 import { FastRequest } from './request.ts';
 import { FastResponse } from './response.ts';
-import type { ResponseChannel, EncodedResponseCache } from './response.ts';
-import {
-  attachHandle, closeHandle, pauseReading, peerAddress, resumeReading, setNoDelay, shutdownHandle, writeBuffer, writeBuffers,
-} from '../uv/stream_handle.ts';
-import { WRITE_PENDING } from '../uv/writer.ts';
+import type { ResponseChannel } from './response.ts';
+import type { HeadRenderer } from './head_renderer.ts';
+import { OUTPUT_HIGH_WATER, OutputQueue } from './output_queue.ts';
+import { ConnectionTimeouts } from './connection_timeouts.ts';
+import type { TimeoutLimits } from './connection_timeouts.ts';
+import { attachHandle, closeHandle, pauseReading, peerAddress, resumeReading, setNoDelay, shutdownHandle } from '../uv/stream_handle.ts';
 import type { HandleOwner, StreamHandle } from '../uv/stream_handle.ts';
 
 /** What a connection needs from its engine. */
 export interface ConnectionHost {
   readonly draining: boolean;
-  readonly keepAliveLines: string;
-  readonly encodedCache: EncodedResponseCache;
-  readonly requestTimeoutMs: number;
-  readonly headersTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-  /** A request body with no bytes for this long gets 408 (--body-timeout); 0: off. */
-  readonly bodyTimeoutMs: number;
+  readonly renderer: HeadRenderer;
+  readonly timeouts: TimeoutLimits;
+  /** Access logging: each finished response's record; absent when off. */
+  readonly onAccess: ((record: AccessRecord) => void) | undefined;
+  /** --metrics: each finished response; absent when off. */
+  readonly onResponse: ((method: string, status: number, bodyBytes: number, durationMs: number) => void) | undefined;
+  /** --trust-proxy: the logged client from the peer and X-Forwarded-For. */
+  readonly clientAddress: ((peer: string, forwardedFor: string | string[] | undefined) => string) | undefined;
   /** One line per response the engine cut by a timeout. */
   cut(line: string): void;
   newParser(sink: ParserSink): RequestParser;
   invoke(req: FastRequest, res: FastResponse, connection: Connection): void;
-  completed(res: FastResponse, head: RequestHead | null, connection: Connection): void;
+  /** A response is done (counted for the status). */
+  responded(): void;
   closed(connection: Connection): void;
 }
 
-/** How long a closing connection may keep sending us bytes before it is destroyed. */
-const LINGER_MS = 2000;
 /** Responses waiting behind the first before the connection stops reading. */
 const MAX_QUEUED = 32;
-/** Bytes handed to the socket and not yet taken by the kernel above which writers are told to wait (net.Socket's default). */
-const HIGH_WATER = 16 * 1024;
 
 export class Connection implements ParserSink, ResponseChannel, HandleOwner {
   /** Where the engine keeps this connection in its list. */
@@ -54,18 +56,14 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
   private readonly socket: net.Socket | null;
   private readonly host: ConnectionHost;
   private readonly parser: RequestParser;
+  /** Responses in request order; the first is the one writing. */
   private readonly queue: FastResponse[] = [];
+  private readonly output = new OutputQueue();
+  private readonly timeouts: ConnectionTimeouts;
   /** The request whose body is still arriving, and its response. */
   private receiving: FastRequest | null = null;
   private receivingRes: FastResponse | null = null;
-  /** When the receiving request's last body bytes (or its head) arrived: --body-timeout counts from here. */
-  private bodyMovedAt = 0;
   private servedAny = false;
-  /** When we started waiting for a request head (accept, or the last response). */
-  private waitingSince: number;
-  /** When the first bytes of the current unfinished head were read; 0 when none. */
-  private headStartedAt = 0;
-  private closingSince = 0;
   /** Closing: the client has said all it will say, so close without waiting for its FIN. */
   private closeAtOnce = false;
   /** Closing: everything is written and FIN sent (or the handle closed). */
@@ -79,22 +77,13 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
   private peerEnded = false;
   private noDelay = false;
   private remote: string | undefined;
-  /** Output gathered for the next write: usually one buffer, the rest only when there are several. */
-  private outFirst: Buffer | null = null;
-  private outRest: Buffer[] | null = null;
-  private outBytes = 0;
-  /** Writes libuv has queued (the kernel did not take them at once) and their bytes. */
-  private writesPending = 0;
-  private bytesPending = 0;
-  /** A send returned false: 'drain' is owed once the output is gone. */
-  private needDrain = false;
 
   constructor(handle: StreamHandle, socket: net.Socket | null, host: ConnectionHost, now: number) {
     this.handle = handle;
     this.socket = socket;
     this.host = host;
     this.parser = host.newParser(this);
-    this.waitingSince = now;
+    this.timeouts = new ConnectionTimeouts(host.timeouts, now);
   }
 
   /** Starts reading; `buffered` is what a handed-over socket had already read. */
@@ -107,12 +96,8 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     if (buffered !== null && buffered.length > 0) this.onData(buffered, buffered.length);
   }
 
-  get keepAliveLines(): string {
-    return this.host.keepAliveLines;
-  }
-
-  get encodedCache(): EncodedResponseCache {
-    return this.host.encodedCache;
+  get renderer(): HeadRenderer {
+    return this.host.renderer;
   }
 
   /** The time, read once per read while one is processed (Date.now() is a runtime call). */
@@ -125,10 +110,14 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     return this.remote;
   }
 
+  private get closing(): boolean {
+    return this.timeouts.closingSince !== 0;
+  }
+
   // HandleOwner
 
   onData(data: Buffer, length: number): void {
-    if (this.closingSince !== 0) return; // lingering close: read and drop
+    if (this.closing) return; // lingering close: read and drop
     this.inRead = true;
     this.readTime = Date.now();
     this.parser.execute(data, length);
@@ -136,9 +125,9 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     // The read buffer is reused by the next read: heads still in use get their own copy.
     const queue = this.queue;
     for (let k = 0; k < queue.length; k++) queue[k].head?.detach();
-    if (this.queue.length === 0 && this.headStartedAt === 0 && !this.parser.isIdle()) this.headStartedAt = this.readTime;
+    if (queue.length === 0 && this.timeouts.headStartedAt === 0 && !this.parser.isIdle()) this.timeouts.headStartedAt = this.readTime;
     this.flush();
-    if (!this.paused && this.handle !== null && this.closingSince === 0 && (this.queue.length > MAX_QUEUED || this.bytesPending >= HIGH_WATER)) {
+    if (!this.paused && this.handle !== null && !this.closing && (queue.length > MAX_QUEUED || this.output.bytesPending >= OUTPUT_HIGH_WATER)) {
       this.paused = true;
       pauseReading(this.handle);
     }
@@ -147,7 +136,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
   /** The client sent FIN: no more requests; answer those in progress, then close. */
   onEnd(): void {
     this.peerEnded = true;
-    if (this.closingSince !== 0) {
+    if (this.closing) {
       if (this.outputEnded) this.destroy();
       return;
     }
@@ -162,16 +151,14 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
   }
 
   onWritten(bytes: number): void {
-    this.writesPending--;
-    this.bytesPending -= bytes;
-    if (this.writesPending === 0 && this.outFirst === null) this.outputSettled();
+    if (this.output.written(bytes)) this.outputSettled();
   }
 
   // ParserSink
 
   onHead(head: RequestHead): void {
     const now = this.readTime;
-    this.headStartedAt = 0;
+    this.timeouts.headStartedAt = 0;
     this.servedAny = true;
     const draining = this.host.draining;
     const req = new FastRequest(head);
@@ -182,7 +169,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     } else {
       this.receiving = req;
       this.receivingRes = res;
-      this.bodyMovedAt = now;
+      this.timeouts.bodyMovedAt = now;
     }
     if (draining) this.parser.finishCurrentMessage();
     if (this.queue.length === 1) res.activate();
@@ -192,7 +179,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
   onBody(chunk: Buffer): void {
     // A copy: the chunk is a view of the read buffer and the handler reads it later.
     if (this.receiving !== null) {
-      this.bodyMovedAt = this.readTime;
+      this.timeouts.bodyMovedAt = this.readTime;
       this.receiving.pushBody(Buffer.from(chunk));
     }
   }
@@ -241,46 +228,22 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
 
   send(data: Buffer): boolean {
     if (this.handle === null) return false;
-    if (this.outFirst === null) this.outFirst = data;
-    else if (this.outRest === null) this.outRest = [data];
-    else this.outRest.push(data);
-    this.outBytes += data.length;
     if (!this.inRead && !this.tickFlushScheduled) {
       this.tickFlushScheduled = true;
       process.nextTick(flushAtTickEnd, this);
     }
-    if (this.outBytes + this.bytesPending < HIGH_WATER) return true;
-    this.needDrain = true;
-    return false;
+    return this.output.add(data);
   }
 
   /** Hands the gathered output to the kernel in one write. */
   flush(): void {
     const handle = this.handle;
     if (handle === null) return;
-    const first = this.outFirst;
-    if (first !== null) {
-      const bytes = this.outBytes;
-      const rest = this.outRest;
-      this.outFirst = null;
-      this.outRest = null;
-      this.outBytes = 0;
-      let result: number;
-      if (rest === null) {
-        result = writeBuffer(handle, first);
-      } else {
-        rest.unshift(first);
-        result = writeBuffers(handle, rest, bytes);
-      }
-      if (result === WRITE_PENDING) {
-        this.writesPending++;
-        this.bytesPending += bytes;
-      } else if (result < 0) {
-        this.destroy();
-        return;
-      }
+    if (this.output.flush(handle) < 0) {
+      this.destroy();
+      return;
     }
-    if (this.writesPending === 0) this.outputSettled();
+    if (this.output.settled) this.outputSettled();
   }
 
   tickFlush(): void {
@@ -290,15 +253,12 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
 
   /** Everything written so far is in the kernel. */
   private outputSettled(): void {
-    if (this.needDrain) {
-      this.needDrain = false;
-      this.onDrain();
-    }
-    if (this.closingSince !== 0 && !this.outputEnded && this.outFirst === null && this.handle !== null) this.endOutput();
+    if (this.output.takeDrain()) this.onDrain();
+    if (this.closing && !this.outputEnded && this.output.empty && this.handle !== null) this.endOutput();
   }
 
   private onDrain(): void {
-    if (this.paused && this.queue.length <= MAX_QUEUED && this.closingSince === 0 && this.handle !== null) {
+    if (this.paused && this.queue.length <= MAX_QUEUED && !this.closing && this.handle !== null) {
       this.paused = false;
       resumeReading(this.handle);
     }
@@ -313,7 +273,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
       if (queue.length === 1) queue.pop(); // pop is inlined; shift is a runtime call
       else queue.shift();
       const head = res.head;
-      this.host.completed(res, head, this);
+      this.report(res, head);
       if (res.hasListeners) {
         res.fire('finish');
         res.fire('close');
@@ -328,17 +288,43 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     }
     // Nothing left to answer.
     const now = this.now();
-    this.waitingSince = now;
-    if (!this.parser.isIdle()) this.headStartedAt = now;
+    this.timeouts.waitingSince = now;
+    if (!this.parser.isIdle()) this.timeouts.headStartedAt = now;
     if (this.peerEnded || (this.host.draining && (this.parser.isIdle() || this.parser.isStopped()))) {
       this.closeGracefully(this.peerEnded);
       return;
     }
     this.useNoDelay();
-    if (this.paused && this.bytesPending < HIGH_WATER && this.handle !== null) {
+    if (this.paused && this.output.bytesPending < OUTPUT_HIGH_WATER && this.handle !== null) {
       this.paused = false;
       resumeReading(this.handle);
     }
+  }
+
+  /** A response is done: counted, and given to --metrics and the access log with what this connection knows. */
+  private report(res: FastResponse, head: RequestHead | null): void {
+    const host = this.host;
+    host.responded();
+    const onResponse = host.onResponse;
+    const onAccess = host.onAccess;
+    if (onResponse === undefined && onAccess === undefined) return;
+    const durationMs = this.now() - res.startedAt;
+    if (onResponse !== undefined) onResponse(head?.method ?? '-', res.statusCode, res.bodyBytes, durationMs);
+    if (onAccess === undefined) return;
+    const peer = this.remoteAddress;
+    onAccess({
+      remote: host.clientAddress === undefined ? peer : host.clientAddress(peer, head?.field('x-forwarded-for')),
+      time: res.startedAt,
+      method: head?.method ?? '-',
+      url: head?.url ?? '-',
+      httpVersion: head?.httpVersion ?? '1.1',
+      status: res.statusCode,
+      bytes: res.bodyBytes,
+      referer: head?.referer(),
+      userAgent: head?.userAgent(),
+      durationMs,
+      requestId: head?.requestId ?? undefined,
+    });
   }
 
   /**
@@ -372,48 +358,50 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     else res.supersede(500, '', false);
   }
 
-  /** Called by the engine's sweep. */
+  /** Called by the engine's sweep: acts on the first limit passed. */
   checkTimeouts(now: number): void {
     if (this.closed) return;
-    if (this.closingSince !== 0) {
-      if (now - this.closingSince >= LINGER_MS) this.destroy();
+    const timeouts = this.timeouts;
+    if (this.closing) {
+      if (timeouts.lingerOver(now)) this.destroy();
       return;
     }
-    const host = this.host;
     // The body may still be arriving after its answer went out (a handler that did not read it).
-    if (this.receivingRes !== null && host.bodyTimeoutMs > 0 && now - this.bodyMovedAt >= host.bodyTimeoutMs) {
+    if (this.receivingRes !== null && timeouts.bodyStalled(now)) {
       this.cutBody(now);
       return;
     }
     const first = this.queue[0];
     if (first !== undefined) {
       // A response whose request body is still arriving is bounded by --body-timeout, not this.
-      if (first !== this.receivingRes && host.requestTimeoutMs > 0 && now - first.waitingSince >= host.requestTimeoutMs) {
-        const answered = !first.started;
-        host.cut(`${this.describe(first)}: ${answered ? 503 : 'connection closed'}: no response within ${seconds(now - first.waitingSince)} s (--request-timeout)`);
-        if (!answered) {
-          this.destroy();
-        } else {
-          this.parser.stop();
-          this.abandonBody('request timed out', 'HERD_REQUEST_TIMEOUT');
-          first.supersede(503, 'request timed out', true);
-        }
-      }
+      if (first !== this.receivingRes && timeouts.answerLate(first.waitingSince, now)) this.cutAnswer(first, now);
       return;
     }
-    if (this.headStartedAt !== 0 && !this.parser.isIdle()) {
-      if (host.headersTimeoutMs > 0 && now - this.headStartedAt >= host.headersTimeoutMs) this.respondError(408, 'request head not received in time');
+    if (timeouts.headStartedAt !== 0 && !this.parser.isIdle()) {
+      if (timeouts.headLate(now)) this.respondError(408, 'request head not received in time');
       return;
     }
-    const limit = this.servedAny ? host.keepAliveTimeoutMs : host.headersTimeoutMs;
-    if (limit > 0 && now - this.waitingSince >= limit) this.closeGracefully(false);
+    if (timeouts.idleOver(now, this.servedAny)) this.closeGracefully(false);
+  }
+
+  /** --request-timeout: 503 and close, or only close when the answer has begun. */
+  private cutAnswer(res: FastResponse, now: number): void {
+    const answered = !res.started;
+    this.host.cut(`${this.describe(res)}: ${answered ? 503 : 'connection closed'}: no response within ${seconds(now - res.waitingSince)} s (--request-timeout)`);
+    if (!answered) {
+      this.destroy();
+      return;
+    }
+    this.parser.stop();
+    this.abandonBody('request timed out', 'HERD_REQUEST_TIMEOUT');
+    res.supersede(503, 'request timed out', true);
   }
 
   /** --body-timeout: the body stopped arriving. 408 and close, or only close when the answer has begun. */
   private cutBody(now: number): void {
     const res = this.receivingRes!;
     const answered = !res.started && !res.writableEnded;
-    this.host.cut(`${this.describe(res)}: ${answered ? 408 : 'connection closed'}: no request body bytes for ${seconds(now - this.bodyMovedAt)} s (--body-timeout)`);
+    this.host.cut(`${this.describe(res)}: ${answered ? 408 : 'connection closed'}: no request body bytes for ${seconds(now - this.timeouts.bodyMovedAt)} s (--body-timeout)`);
     this.parser.stop();
     this.abandonBody('no request body bytes in time (--body-timeout)', 'HERD_BODY_TIMEOUT');
     if (answered) res.supersede(408, 'request body not received in time', true);
@@ -434,7 +422,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
    * that never sends is closed by the head timeout.
    */
   drain(): void {
-    if (this.closed || this.closingSince !== 0) return;
+    if (this.closed || this.closing) return;
     if (!this.servedAny && this.queue.length === 0 && this.parser.isIdle()) return;
     if (this.queue.length === 0 && this.parser.isIdle()) {
       this.closeGracefully(false);
@@ -450,8 +438,8 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
    * until the client's FIN, so it gets our answer rather than a reset for bytes we never read.
    */
   closeGracefully(clientDone: boolean): void {
-    if (this.closingSince !== 0 || this.closed) return;
-    this.closingSince = this.now();
+    if (this.closing || this.closed) return;
+    this.timeouts.closingSince = this.now();
     this.closeAtOnce = clientDone;
     this.parser.stop();
     this.abandonBody('connection closed before the body arrived', 'HERD_BODY_ABORTED');
@@ -470,7 +458,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
       this.destroy();
       return;
     }
-    this.closingSince = this.now(); // the linger time starts with our FIN
+    this.timeouts.closingSince = this.now(); // the linger time starts with our FIN
     if (shutdownHandle(this.handle!) < 0) this.destroy();
   }
 
@@ -487,8 +475,7 @@ export class Connection implements ParserSink, ResponseChannel, HandleOwner {
     this.closed = true;
     this.parser.stop();
     this.abandonBody('connection closed before the body arrived', 'HERD_BODY_ABORTED');
-    this.outFirst = null;
-    this.outRest = null;
+    this.output.discard();
     const queue = this.queue;
     if (queue.length > 0) {
       for (const res of queue) if (res.hasListeners) res.fire('close');

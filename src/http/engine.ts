@@ -10,9 +10,9 @@ import { Connection } from './connection.ts';
 import type { ConnectionHost } from './connection.ts';
 import { DEFAULT_LIMITS, RequestParser } from './parser.ts';
 import type { ParserLimits, ParserSink } from './parser.ts';
-import type { RequestHead } from './request_head.ts';
 import type { FastRequest } from './request.ts';
-import { EncodedResponseCache } from './response.ts';
+import { HeadRenderer } from './head_renderer.ts';
+import type { TimeoutLimits } from './connection_timeouts.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request_id.ts';
 import type { FastResponse } from './response.ts';
 import { refuseOverCapacity } from './over_capacity.ts';
@@ -23,22 +23,17 @@ import type { Handler } from './types.ts';
 
 class FastEngine implements Engine, ConnectionHost {
   readonly server: net.Server;
-  readonly keepAliveLines: string;
-  readonly encodedCache = new EncodedResponseCache();
-  readonly requestTimeoutMs: number;
-  readonly headersTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-  readonly bodyTimeoutMs: number;
+  readonly renderer: HeadRenderer;
+  readonly timeouts: TimeoutLimits;
   readonly cut: (line: string) => void;
+  readonly onAccess: ((record: AccessRecord) => void) | undefined;
+  readonly onResponse: EngineOptions['onResponse'];
+  readonly clientAddress: EngineOptions['clientAddress'];
   draining = false;
   private readonly handler: Handler;
   private readonly maxConnections: number;
   private readonly limits: ParserLimits;
-  private readonly onAccess: ((record: AccessRecord) => void) | undefined;
-  private readonly onResponse: EngineOptions['onResponse'];
   private readonly requestId: boolean;
-  /** --trust-proxy: the logged client from the peer and X-Forwarded-For. */
-  private readonly clientAddress: EngineOptions['clientAddress'];
   /** Open connections; each knows its index (`slot`), so removal is a swap with the last, no hashing. */
   private readonly live: Connection[] = [];
   private served = 0;
@@ -49,10 +44,13 @@ class FastEngine implements Engine, ConnectionHost {
 
   constructor(handler: Handler, options: EngineOptions) {
     this.handler = handler;
-    this.requestTimeoutMs = options.requestTimeoutMs;
-    this.headersTimeoutMs = options.headersTimeoutMs;
-    this.keepAliveTimeoutMs = options.keepAliveTimeoutMs;
-    this.bodyTimeoutMs = options.bodyTimeoutMs ?? 0;
+    const timeouts: TimeoutLimits = {
+      requestMs: options.requestTimeoutMs,
+      headersMs: options.headersTimeoutMs,
+      keepAliveMs: options.keepAliveTimeoutMs,
+      bodyMs: options.bodyTimeoutMs ?? 0,
+    };
+    this.timeouts = timeouts;
     this.cut = options.onCut ?? ((line) => console.error(`herd cut a response: ${line}`));
     this.maxConnections = options.maxConnections;
     this.onAccess = options.onAccess;
@@ -61,10 +59,9 @@ class FastEngine implements Engine, ConnectionHost {
     this.clientAddress = options.clientAddress;
     // 0: no limit of herd's (the app decides), as on the node engine.
     this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit > 0 ? options.bodyLimit : Number.MAX_SAFE_INTEGER };
-    const seconds = Math.floor(options.keepAliveTimeoutMs / 1000);
-    this.keepAliveLines = 'Connection: keep-alive\r\n' + (seconds > 0 ? `Keep-Alive: timeout=${seconds}\r\n` : '');
+    this.renderer = new HeadRenderer(options.keepAliveTimeoutMs);
     // Timeouts are checked by one sweep over all connections, often enough to be a few % late at most.
-    const shortest = Math.min(...[options.requestTimeoutMs, options.headersTimeoutMs, options.keepAliveTimeoutMs, this.bodyTimeoutMs].filter((t) => t > 0), 4000);
+    const shortest = Math.min(...[timeouts.requestMs, timeouts.headersMs, timeouts.keepAliveMs, timeouts.bodyMs].filter((t) => t > 0), 4000);
     this.sweepEveryMs = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
     const server = net.createServer({ allowHalfOpen: true });
     this.server = server;
@@ -135,26 +132,8 @@ class FastEngine implements Engine, ConnectionHost {
     }
   }
 
-  completed(res: FastResponse, head: RequestHead | null, connection: Connection): void {
+  responded(): void {
     this.served++;
-    const onResponse = this.onResponse;
-    if (onResponse !== undefined) onResponse(head?.method ?? '-', res.statusCode, res.bodyBytes, connection.now() - res.startedAt);
-    const onAccess = this.onAccess;
-    if (onAccess === undefined) return;
-    const now = connection.now();
-    onAccess({
-      remote: this.clientAddress === undefined ? connection.remoteAddress : this.clientAddress(connection.remoteAddress, head?.field('x-forwarded-for')),
-      time: res.startedAt,
-      method: head?.method ?? '-',
-      url: head?.url ?? '-',
-      httpVersion: head?.httpVersion ?? '1.1',
-      status: res.statusCode,
-      bytes: res.bodyBytes,
-      referer: head?.referer(),
-      userAgent: head?.userAgent(),
-      durationMs: now - res.startedAt,
-      requestId: head?.requestId ?? undefined,
-    });
   }
 
   closed(connection: Connection): void {

@@ -73,7 +73,7 @@ function refusal(req: http.IncomingMessage, bodyLimit: number): number {
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) hosts++; // no new string for the usual spellings
   }
   if (hosts > 1) return 400;
   if (req.httpVersionMinor === 0 && req.httpVersionMajor === 1 && req.headers['transfer-encoding'] !== undefined) return 400;

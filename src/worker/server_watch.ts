@@ -36,6 +36,7 @@ export interface WatchOptions {
 
 /** One request in flight and what the sweep needs to judge it. */
 class Exchange {
+  readonly watch: ServerWatch;
   readonly req: http.IncomingMessage;
   readonly res: http.ServerResponse;
   readonly started: number;
@@ -45,7 +46,8 @@ class Exchange {
   waitingSince: number;
   lastMoved: number;
   lastBytes = -1;
-  constructor(req: http.IncomingMessage, res: http.ServerResponse, now: number, writtenBefore: number) {
+  constructor(watch: ServerWatch, req: http.IncomingMessage, res: http.ServerResponse, now: number, writtenBefore: number) {
+    this.watch = watch;
     this.req = req;
     this.res = res;
     this.started = now;
@@ -106,8 +108,8 @@ export class ServerWatch {
   track(req: http.IncomingMessage, res: http.ServerResponse): void {
     const { onAccess, onResponse } = this.#options;
     // bytesWritten sums what is queued: read it only when the access log or the metrics need it.
-    this.#fresh.delete(req.socket);
-    const exchange = new Exchange(req, res, Date.now(), onAccess || onResponse ? req.socket.bytesWritten : 0);
+    if (this.#fresh.size > 0) this.#fresh.delete(req.socket); // usually empty under keep-alive: no hashing
+    const exchange = new Exchange(this, req, res, Date.now(), onAccess || onResponse ? req.socket.bytesWritten : 0);
     if (this.#options.requestId) {
       const id = requestIdFor(req.headers[REQUEST_ID_HEADER]);
       exchange.requestId = id;
@@ -117,15 +119,22 @@ export class ServerWatch {
     if (this.#draining) res.setHeader('Connection', 'close');
     this.#inFlight.add(exchange);
     this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEveryMs).unref();
-    res.once('close', () => {
-      this.#inFlight.delete(exchange);
-      if (res.writableFinished) {
-        this.#served++;
-        if (onResponse) onResponse(req.method ?? '-', res.statusCode, bodyBytesSent(exchange), Date.now() - exchange.started);
-        if (onAccess) onAccess(accessRecord(exchange, this.#options.clientAddress));
-      }
-      if (this.#draining) this.#closeIdleSoon();
-    });
+    // One shared listener, not a closure and once()'s wrapper per request: it finds its exchange on the response.
+    (res as ExchangeHolder)[EXCHANGE] = exchange;
+    res.on('close', responseClosed);
+  }
+
+  /** The response of `x` closed, finished or not. */
+  closed(x: Exchange): void {
+    this.#inFlight.delete(x);
+    const { req, res } = x;
+    if (res.writableFinished) {
+      this.#served++;
+      const { onAccess, onResponse } = this.#options;
+      if (onResponse) onResponse(req.method ?? '-', res.statusCode, bodyBytesSent(x), Date.now() - x.started);
+      if (onAccess) onAccess(accessRecord(x, this.#options.clientAddress));
+    }
+    if (this.#draining) this.#closeIdleSoon();
   }
 
   #sweep(): void {
@@ -235,6 +244,17 @@ export class ServerWatch {
   destroyAll(): void {
     for (const socket of this.#sockets) socket.destroy();
   }
+}
+
+const EXCHANGE = Symbol('herd exchange');
+
+interface ExchangeHolder {
+  [EXCHANGE]?: Exchange;
+}
+
+function responseClosed(this: http.ServerResponse): void {
+  const x = (this as ExchangeHolder)[EXCHANGE];
+  if (x !== undefined) x.watch.closed(x);
 }
 
 function isHttpServer(server: net.Server): server is http.Server {
