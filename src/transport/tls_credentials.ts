@@ -60,7 +60,10 @@ export function readTlsCredentials(config: TlsConfig): tls.SecureContextOptions 
       throw new HerdError(`--tls-ca ${config.ca} holds no PEM certificate`, 'TLS_CA');
     }
   }
-  const options: tls.SecureContextOptions = { cert: ca === undefined ? cert : Buffer.concat([cert, Buffer.from('\n'), ca]), key, minVersion: config.minVersion };
+  // Client-initiated renegotiation (TLS 1.2) refused, as nginx does: node:tls only bounds it, from a
+  // handshake hook that the fast engine's TLS handles do without (uv/tls_handle.ts).
+  const secureOptions = crypto.constants.SSL_OP_NO_RENEGOTIATION;
+  const options: tls.SecureContextOptions = { cert: ca === undefined ? cert : Buffer.concat([cert, Buffer.from('\n'), ca]), key, minVersion: config.minVersion, secureOptions };
   try {
     tls.createSecureContext(options);
   } catch (err) {

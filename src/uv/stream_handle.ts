@@ -149,3 +149,25 @@ export function acceptHandles(server: net.Server, onHandle: (handle: StreamHandl
     onHandle(client);
   };
 }
+
+/** The event a server that takes bare handles (the fast engine's) is handed a connection by. */
+const HANDED_OVER = 'herd:handle';
+
+/** Takes a connection already on a bare handle (handOverHandle); `socket` as in takeHandle. */
+export type HandleTaker = (handle: StreamHandle, socket: net.Socket | null, buffered: Buffer | null) => void;
+
+/** `server` takes connections on bare handles from now on, besides the sockets of its 'connection'. */
+export function takeHandedHandles(server: net.Server, take: HandleTaker): void {
+  server.on(HANDED_OVER, take);
+}
+
+/**
+ * Hands a connection on a bare handle (a TLS handle past its handshake) to a server that takes
+ * them; `socket`, if any, is destroyed when the connection ends (as takeHandle's), `buffered` is
+ * read first. A server that does not take handles gets none: the connection is closed.
+ */
+export function handOverHandle(server: net.Server, handle: StreamHandle, socket: net.Socket | null, buffered: Buffer | null): void {
+  if (server.emit(HANDED_OVER, handle, socket, buffered)) return;
+  closeHandle(handle);
+  socket?.destroy();
+}
