@@ -18,6 +18,11 @@ const UV_EPROTO = -71;
 
 export type TlsHandle = StreamHandle & UvTls;
 
+/** The handle under a TLSWrap keeps it alive. */
+interface WrappedHandle extends StreamHandle {
+  herdTls: UvTls | null;
+}
+
 /**
  * Wraps an accepted handle (server side) in TLS with `context`, offering `alpn` (wire format:
  * length-prefixed names) or nothing. The caller then attaches it (attachHandle) like any handle:
@@ -26,6 +31,10 @@ export type TlsHandle = StreamHandle & UvTls;
 export function wrapTls(handle: StreamHandle, context: tls.SecureContext, alpn: Uint8Array | null): TlsHandle {
   const native = (context as unknown as { context: object }).context;
   const wrapped = tlsBinding!.wrap(handle, native, true, false) as TlsHandle;
+  // A TLSWrap is weak: collected, it would leave the TCP handle under it reading with no listener
+  // (a fatal assertion in node). The TCP handle is strong while open; node:tls links the two
+  // through its sockets, here the handle holds the wrap.
+  (handle as WrappedHandle).herdTls = wrapped;
   wrapped._parent = handle;
   wrapped.herdOwner = null;
   wrapped.onerror = onTlsError;
@@ -44,5 +53,9 @@ function onTlsError(this: UvTls): void {
  */
 function closeTls(this: UvTls): void {
   const wrapped = this;
-  this._parent.close(() => wrapped.destroySSL());
+  const parent = this._parent as WrappedHandle;
+  parent.close(() => {
+    parent.herdTls = null;
+    wrapped.destroySSL();
+  });
 }

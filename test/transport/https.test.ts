@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { test } from 'node:test';
 import { runHerd, startHerd, tempDir } from '../support/herd_process.ts';
 import { makeCertificate, makeChain, opensslMissing } from './certificates.ts';
@@ -128,6 +129,21 @@ for (const [engine, extra] of [['fast', []], ['node', []], ['fast', ['--proxy-pr
 }
 
 for (const engine of ['fast', 'node'] as const) {
+  test(`a TLS 1.2 client that asks to renegotiate is refused, as by nginx, and the server serves on (${engine} engine)`, { skip }, async (t) => {
+    const cert = makeCertificate(tempDir(t), 'server');
+    const herd = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', cert.cert, '--tls-key', cert.key]);
+    const refusal = await new Promise<string>((resolve) => {
+      const socket = tls.connect({ port: herd.port, host: '127.0.0.1', ca: cert.pem, maxVersion: 'TLSv1.2' }, () => {
+        socket.renegotiate({}, (err) => resolve(err ? err.message : 'renegotiated'));
+      });
+      const timer = setTimeout(() => resolve('no answer'), 8000);
+      socket.on('error', (err) => resolve(err.message));
+      socket.on('close', () => clearTimeout(timer));
+    });
+    assert.match(refusal, /no renegotiation/i);
+    assert.equal((await httpsGet(herd.url, cert.pem)).status, 200);
+  });
+
   test(`--tls-ca sends the intermediate after the certificate: a client that trusts only the root verifies it (${engine} engine)`, { skip }, async (t) => {
     const chain = makeChain(tempDir(t));
     const bare = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', chain.leaf.cert, '--tls-key', chain.leaf.key]);
