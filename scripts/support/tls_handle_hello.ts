@@ -2,6 +2,7 @@
 // fast engine runs on), answering each request head with a canned 'Hello, World!' and no parser at
 // all. What the fast engine costs above this is herd's (its parser, responses, bookkeeping); what
 // this costs above nginx is Node's TLS layer. Usage: node tls_handle_hello.ts PORT CERT KEY
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -10,7 +11,8 @@ import type { HandleOwner, StreamHandle } from '../../src/uv/stream_handle.ts';
 import { wrapTls } from '../../src/uv/tls_handle.ts';
 
 const [port, cert, key] = process.argv.slice(2);
-const context = tls.createSecureContext({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) });
+// No session tickets, as herd's and nginx's rows: wrk resumes from one whenever it can.
+const context = tls.createSecureContext({ cert: fs.readFileSync(cert), key: fs.readFileSync(key), secureOptions: crypto.constants.SSL_OP_NO_TICKET });
 const reply = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!');
 const closing = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, World!');
 

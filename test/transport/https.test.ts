@@ -85,6 +85,7 @@ test('bad certificate inputs: one clear line and a non-zero exit, before any wor
     [['--tls-cert', a.cert], 2, /--tls-cert needs --tls-key/],
     [['--tls-key', a.key], 2, /--tls-key needs --tls-cert/],
     [['--tls-ca', a.cert], 2, /--tls-ca needs --tls-cert FILE and --tls-key FILE/],
+    [['--no-tls-tickets'], 2, /--no-tls-tickets needs --tls-cert FILE and --tls-key FILE/],
     [['--tls-cert', a.cert, '--tls-key', a.key, '--tls-min-version', 'SSLv3'], 2, /--tls-min-version must be TLSv1\.2 or TLSv1\.3/],
     [['--http2', '--engine', 'node'], 2, /--http2 needs --tls-cert and --tls-key/],
     [['--http2', '--tls-cert', a.cert, '--tls-key', a.key, '--engine', 'fast'], 2, /--http2 runs on node:http2: add --engine node/],
@@ -128,7 +129,37 @@ for (const [engine, extra] of [['fast', []], ['node', []], ['fast', ['--proxy-pr
   });
 }
 
+/** Connects twice, the second time with the first connection's session: was it resumed? */
+async function resumes(port: number, ca: Buffer): Promise<boolean> {
+  const connect = (session?: Buffer) =>
+    new Promise<{ session: Buffer | null; reused: boolean }>((resolve, reject) => {
+      const socket = tls.connect({ port, host: '127.0.0.1', ca, session });
+      let ticket: Buffer | null = null;
+      let reused = false;
+      socket.on('session', (s: Buffer) => (ticket = s));
+      socket.once('secureConnect', () => {
+        reused = socket.isSessionReused();
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      socket.on('data', () => {});
+      socket.once('error', reject);
+      socket.once('close', () => resolve({ session: ticket, reused }));
+      socket.setTimeout(8000, () => socket.destroy(new Error('timeout')));
+    });
+  const first = await connect();
+  assert.equal(first.reused, false);
+  return (await connect(first.session ?? undefined)).reused;
+}
+
 for (const engine of ['fast', 'node'] as const) {
+  test(`session tickets resume a session by default; with --no-tls-tickets every connection is a full handshake (${engine} engine)`, { skip }, async (t) => {
+    const cert = makeCertificate(tempDir(t), 'server');
+    const flags = ['--engine', engine, '--workers', '1', '--tls-cert', cert.cert, '--tls-key', cert.key];
+    const [withTickets, without] = await Promise.all([startHerd(t, flags), startHerd(t, [...flags, '--no-tls-tickets'])]);
+    assert.equal(await resumes(withTickets.port, cert.pem), true, 'resumed from a ticket');
+    assert.equal(await resumes(without.port, cert.pem), false, 'no ticket, no resumption');
+  });
+
   test(`a TLS 1.2 client that asks to renegotiate is refused, as by nginx, and the server serves on (${engine} engine)`, { skip }, async (t) => {
     const cert = makeCertificate(tempDir(t), 'server');
     const herd = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', cert.cert, '--tls-key', cert.key]);
