@@ -35,7 +35,8 @@ export interface UvTcp extends UvStream {
 
 /** A write's request object; its fields are ours, set only when the write goes asynchronous. */
 export interface WriteReq {
-  handle: UvStream | null;
+  /** undefined until the write goes asynchronous (a fresh request has none), null once it is done. */
+  handle: UvStream | null | undefined;
   buffer: Uint8Array | Uint8Array[] | null;
   bytes: number;
   oncomplete: (this: WriteReq, status: number) => void;

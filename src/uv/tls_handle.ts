@@ -11,6 +11,7 @@
 import type tls from 'node:tls';
 import { tlsBinding } from './binding.ts';
 import type { UvTls } from './binding.ts';
+import { serializeWrites } from './stream_handle.ts';
 import type { StreamHandle } from './stream_handle.ts';
 
 /** libuv's UV_EPROTO: what the owner hears of a TLS protocol error. */
@@ -39,6 +40,7 @@ export function wrapTls(handle: StreamHandle, context: tls.SecureContext, alpn: 
   wrapped.herdOwner = null;
   wrapped.onerror = onTlsError;
   wrapped.close = closeTls;
+  serializeWrites(wrapped);
   if (alpn !== null) wrapped.setALPNProtocols(alpn);
   return wrapped;
 }

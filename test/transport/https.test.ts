@@ -1,6 +1,7 @@
 // HTTPS on both engines in every dispatch mode (handoff passes raw TCP; the handshake happens in
 // the worker), keep-alive over TLS, the minimum version, and every bad certificate input.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -126,6 +127,30 @@ for (const [engine, extra] of [['fast', []], ['node', []], ['fast', ['--proxy-pr
       });
     });
     assert.ok(closed, 'closed by the server');
+  });
+}
+
+for (const engine of ['fast', 'node'] as const) {
+  test(`requests pipelined in separate TLS records of one segment are all answered, in order (${engine} engine)`, { skip }, async (t) => {
+    const cert = makeCertificate(tempDir(t), 'server');
+    const herd = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', cert.cert, '--tls-key', cert.key, ...(engine === 'node' ? [whoami] : [])]);
+    const socket = tls.connect({ port: herd.port, host: '127.0.0.1', ca: cert.pem });
+    t.after(() => socket.destroy());
+    await once(socket, 'secureConnect', { signal: AbortSignal.timeout(10_000) });
+    // Records of 512 bytes (the least a client may ask for), each request padded to fill one: one
+    // write, so one TCP segment of 8 records, each a request the server answers in the same turn.
+    assert.equal(socket.setMaxSendFragment(512), true);
+    const request = (k: number) => {
+      const head = `GET /${k} HTTP/1.1\r\nHost: x\r\nX-Pad: `;
+      return head + 'p'.repeat(512 - head.length - 4) + '\r\n\r\n';
+    };
+    socket.write(Array.from({ length: 8 }, (_, k) => request(k)).join(''));
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    const deadline = Date.now() + 10_000;
+    while ((got.match(/HTTP\/1\.1 200/g) ?? []).length < 8 && Date.now() < deadline && !socket.destroyed) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((got.match(/HTTP\/1\.1 200/g) ?? []).length, 8, `8 answers, got: ${got.slice(0, 200)}`);
+    if (engine === 'node') assert.deepEqual([...got.matchAll(/"url":"(\/\d)"/g)].map((m) => m[1]), ['/0', '/1', '/2', '/3', '/4', '/5', '/6', '/7']);
   });
 }
 

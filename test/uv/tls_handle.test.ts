@@ -1,6 +1,7 @@
 // TLS on an accepted handle with no socket around it, against a real tls client on loopback: the
 // handshake, decrypted reads, writes and FIN; the wrap kept alive by its handle alone (a garbage
-// collection in the middle of the connection must not take it); a protocol error reported.
+// collection in the middle of the connection must not take it); a protocol error reported; two
+// writes in one turn (one at a time to the TLSWrap); a write on a reset connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -9,9 +10,10 @@ import net from 'node:net';
 import tls from 'node:tls';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { acceptHandles, attachHandle, closeHandle, writeBuffer } from '../../src/uv/stream_handle.ts';
+import { acceptHandles, attachHandle, closeHandle, writeBuffer, writeBuffers } from '../../src/uv/stream_handle.ts';
 import type { HandleOwner, StreamHandle } from '../../src/uv/stream_handle.ts';
 import { wrapTls } from '../../src/uv/tls_handle.ts';
+import { WRITE_PENDING } from '../../src/uv/writer.ts';
 import { makeCertificate, opensslMissing } from '../transport/certificates.ts';
 import { tempDir } from '../support/herd_process.ts';
 
@@ -94,4 +96,56 @@ test('a TLS handle: bytes that are not TLS are a failure for the owner, not sile
   await once(client, 'close', { signal: AbortSignal.timeout(5000) });
   assert.equal(failures.length, 1);
   assert.ok(failures[0] < 0, `a negative errno, not ${failures[0]}`);
+});
+
+test('a TLS handle takes two writes in one turn (a TLSWrap alone would abort): both arrive in order, each completes', { skip }, async (t) => {
+  const written: number[] = [];
+  const { port, pem } = await tlsHandleServer(t, (handle) => ({
+    onData: () => {
+      assert.equal(writeBuffer(handle, Buffer.from('first,')), WRITE_PENDING);
+      assert.equal(writeBuffers(handle, [Buffer.from('second,'), Buffer.from('third')], 12), WRITE_PENDING);
+    },
+    onEnd: () => closeHandle(handle),
+    onFailure: () => closeHandle(handle),
+    onWritten: (bytes) => written.push(bytes),
+  }));
+  const client = tls.connect({ port, host: '127.0.0.1', ca: pem });
+  t.after(() => client.destroy());
+  let received = '';
+  client.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  client.write('go');
+  await until(() => received === 'first,second,third' && written.length === 2, 'both writes');
+  assert.deepEqual(written, [6, 12]);
+});
+
+test('a TLS handle whose peer is gone: its writes fail with an errno (at once or reported), no exception', { skip }, async (t) => {
+  let result: number | null = null;
+  let handleOf: StreamHandle | null = null;
+  let greeted = false;
+  const failures: number[] = [];
+  const { port, pem } = await tlsHandleServer(t, (handle) => {
+    handleOf = handle;
+    // Stays open whatever it hears, so the writes below meet the reset.
+    return { onData: () => (greeted = true), onEnd: () => {}, onFailure: (errno) => failures.push(errno), onWritten: () => {} };
+  });
+  t.after(() => {
+    if (handleOf !== null) closeHandle(handleOf);
+  });
+  const raw = net.connect(port, '127.0.0.1');
+  t.after(() => raw.destroy());
+  const client = tls.connect({ socket: raw, ca: pem, servername: 'localhost' });
+  client.on('error', () => {});
+  await once(client, 'secureConnect', { signal: AbortSignal.timeout(5000) });
+  client.write('hello');
+  await until(() => greeted, 'the server to read it');
+  raw.resetAndDestroy();
+  await until(() => failures.length > 0, 'the reset to be read');
+  const heard = failures.length;
+  // The first write after a reset may still reach the kernel; one of these meets the dead socket.
+  for (let k = 0; k < 20 && (result === null || result >= 0) && failures.length === heard; k++) {
+    result = writeBuffer(handleOf!, Buffer.alloc(64 * 1024, 'x'));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok((result !== null && result < 0) || failures.length > heard, `a failure, not ${result}`);
+  assert.ok(failures.every((errno) => errno < 0));
 });
