@@ -1,10 +1,13 @@
 // npm run bench:tls — HTTPS 'Hello, World!' on herd's fast and node engines against nginx `ssl`,
 // on the same certificates (ECDSA P-256, then RSA 2048), one worker each, in one run with
 // interleaved rounds. Per server: CPU µs per request of its whole process tree (utime+stime from
-// /proc) with keep-alive, and with a new connection per request (wrk does no session resumption:
-// a full handshake each time), and requests/s beside it. Load from wrk (Debian's, OpenSSL).
-// A fourth row is the road not taken for the fast engine: TLS through a TLSSocket's stream path
-// with a canned answer and no parser at all, a lower bound for any parser fed that way.
+// /proc) with keep-alive, and with a new connection per request, and requests/s beside it. Load
+// from wrk (Debian's, OpenSSL). wrk resumes a session from a ticket whenever a server issues one
+// (it keeps the session across its reconnects), so no server here issues any (herd
+// --no-tls-tickets, nginx ssl_session_tickets off): every new connection is a full handshake.
+// Two floors, a canned answer and no parser at all: TLS on bare handles (the fast engine's way,
+// src/uv/tls_handle.ts), whose cost over nginx is Node's TLS layer and under the fast engine is
+// herd's; and a TLSSocket's stream path, the road not taken.
 // Environment: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 50), BENCH_ROUNDS (default 3).
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,8 +41,14 @@ interface Server {
 
 const herd = (engine: 'fast' | 'node'): Server => ({
   id: `herd ${engine} engine`,
-  start: (port, c, dir) => spawnGroup(process.execPath, [HERD, 'serve', '--engine', engine, '--workers', '1', '--host', HOST, '--port', String(port), '--tls-cert', c.cert, '--tls-key', c.key, '--control', path.join(dir, `herd-${port}.sock`)]),
+  start: (port, c, dir) => spawnGroup(process.execPath, [HERD, 'serve', '--engine', engine, '--workers', '1', '--host', HOST, '--port', String(port), '--tls-cert', c.cert, '--tls-key', c.key, '--no-tls-tickets', '--control', path.join(dir, `herd-${port}.sock`)]),
 });
+
+/** The floor under the fast engine (scripts/support/tls_handle_hello.ts): TLS handles, no parser. */
+const handleFloor: Server = {
+  id: 'node TLS handles, no parser',
+  start: (port, c) => spawnGroup(process.execPath, [path.join(ROOT, 'scripts/support/tls_handle_hello.ts'), String(port), c.cert, c.key]),
+};
 
 /** The stream-path yardstick (scripts/support/tls_stream_hello.ts): TLSSocket 'data' events, no parser. */
 const streamPath: Server = {
@@ -60,7 +69,7 @@ const nginx = (binary: string): Server => ({
     // One worker, no access log (herd logs nothing by default either), no session cache or tickets:
     // wrk resumes a session from a ticket when a server issues one (seen here: nginx's RSA
     // "handshakes" at 570 µs with tickets on, 2000 µs off), so nginx must not, for every new
-    // connection to be a full handshake. herd's figures stay at full-handshake cost either way.
+    // connection to be a full handshake.
     fs.writeFileSync(path.join(prefix, 'nginx.conf'), `daemon off;
 master_process on;
 worker_processes 1;
@@ -147,7 +156,7 @@ async function measure(server: Server, certificate: Certificate, dir: string): P
 
 requireWrk();
 const nginxBinary = nginxPath();
-const servers: Server[] = [herd('fast'), herd('node'), streamPath, ...(nginxBinary ? [nginx(nginxBinary)] : [])];
+const servers: Server[] = [herd('fast'), herd('node'), handleFloor, streamPath, ...(nginxBinary ? [nginx(nginxBinary)] : [])];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-tls-'));
 try {
   const certificates = (['ECDSA P-256', 'RSA 2048'] as const).map((kind) => makeCertificate(dir, kind));
@@ -194,6 +203,12 @@ try {
     const fast = (kind: Kind) => rows.find((row) => row.kind === kind && row.server === 'herd fast engine')!;
     const line = (['ECDSA P-256', 'RSA 2048'] as const).map((kind) => `${kind}: keep-alive ${ratio(fast(kind).keepAliveCpu, peer(kind)!.keepAliveCpu)}, full handshakes ${ratio(fast(kind).closeCpu, peer(kind)!.closeCpu)}`).join('; ');
     console.log(`\ntargets: herd fast engine keep-alive ≤ 1.3x nginx, full handshakes ≤ 1.2x nginx → ${line}`);
+    // Whose the gap is: the fast engine over its floor is herd's; the floor over nginx is Node's.
+    const floor = (kind: Kind) => rows.find((row) => row.kind === kind && row.server === handleFloor.id)!;
+    for (const kind of ['ECDSA P-256', 'RSA 2048'] as const) {
+      const split = (pick: (row: Row) => number) => `herd's ${(pick(fast(kind)) - pick(floor(kind))).toFixed(1)}, Node's TLS layer ${(pick(floor(kind)) - pick(peer(kind)!)).toFixed(1)}`;
+      console.log(`gap to nginx in µs/req, ${kind}: keep-alive ${split((r) => r.keepAliveCpu)}; full handshake ${split((r) => r.closeCpu)}`);
+    }
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

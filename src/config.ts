@@ -92,6 +92,8 @@ export interface TlsConfig {
   /** Intermediate certificates sent after the leaf; null: none. */
   ca: string | null;
   minVersion: TlsVersion;
+  /** Session tickets issued (resumption by ticket); false: --no-tls-tickets. */
+  tickets: boolean;
 }
 
 export const ACCESS_LOG_FORMATS = ['combined', 'combined_id', 'json'] as const;

@@ -66,6 +66,8 @@ an Express app, or koa.callback(). Without APP, a built-in 'Hello, World!' app.
   --tls-key FILE           the certificate's private key (PEM, unencrypted)
   --tls-ca FILE            intermediate certificates sent after the certificate (PEM)
   --tls-min-version V      TLSv1.2 or TLSv1.3 (default TLSv1.2)
+  --no-tls-tickets         issue no session tickets: no resumption, every new connection a full handshake
+                           (nginx's ssl_session_tickets off; tickets are on by default, each worker its own keys)
   --http2                  offer HTTP/2 by ALPN beside HTTP/1.1 (needs TLS and --engine node)
   --redirect-http PORT     a cleartext listener on PORT answering 308 to the https URL (needs TLS)
   --proxy-protocol         every connection starts with a PROXY v1/v2 header (HAProxy, an L4 balancer); its client address is used
@@ -118,6 +120,7 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   'tls-ca': { type: 'string' },
   'tls-min-version': { type: 'string' },
+  'no-tls-tickets': { type: 'boolean' },
   http2: { type: 'boolean' },
   'redirect-http': { type: 'string' },
   'proxy-protocol': { type: 'boolean' },

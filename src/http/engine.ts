@@ -16,7 +16,7 @@ import type { TimeoutLimits } from './connection_timeouts.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request_id.ts';
 import type { FastResponse } from './response.ts';
 import { refuseOverCapacity } from './over_capacity.ts';
-import { acceptHandles, closeHandle, takeHandle } from '../uv/stream_handle.ts';
+import { acceptHandles, closeHandle, takeHandedHandles, takeHandle } from '../uv/stream_handle.ts';
 import { requireStreamBinding } from '../uv/binding.ts';
 import type { StreamHandle } from '../uv/stream_handle.ts';
 import type { Handler } from './types.ts';
@@ -67,6 +67,7 @@ class FastEngine implements Engine, ConnectionHost {
     this.server = server;
     server.on('listening', () => acceptHandles(server, (handle) => this.accept(handle, null, null)));
     server.on('connection', (socket: net.Socket) => this.adopt(socket));
+    takeHandedHandles(server, (handle, socket, buffered) => this.accept(handle, socket, buffered));
   }
 
   /** A connected socket handed to us (handoff dispatch). */

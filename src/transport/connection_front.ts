@@ -1,15 +1,19 @@
 // What comes before HTTP on a worker's connections, put in front of an engine's server: the
 // PROXY header (--proxy-protocol), then, for the fast engine, the TLS handshake. The front is the
 // server the dispatch listens on or hands connections to; each connection reaches the engine's
-// server as a 'connection' of its own once those steps are done. Without either step the engine's
-// server is used as it is (the fast engine then keeps accepting bare handles).
+// server once those steps are done: as a 'connection' of its own after a PROXY header alone, as a
+// bare TLS handle (handOverHandle) past its handshake. Without either step the engine's server is
+// used as it is (the fast engine then keeps accepting bare handles).
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ServeConfig } from '../config.ts';
 import type { NodeTransport } from './node_server.ts';
 import { readProxyHeader } from './proxy_header.ts';
 import { readTlsCredentials } from './tls_credentials.ts';
+import { TlsHandshakes } from './tls_handshake.ts';
 import { terminateTls } from './tls_termination.ts';
+import { requireTlsBinding } from '../uv/binding.ts';
+import { acceptHandles, handOverHandle } from '../uv/stream_handle.ts';
 
 export interface FrontSteps {
   proxyProtocol: boolean;
@@ -33,27 +37,33 @@ export interface ConnectionFront {
 export function connectionFront(target: net.Server, steps: FrontSteps): ConnectionFront {
   if (!steps.proxyProtocol && steps.tls === null) return { server: target, settled: () => Promise.resolve() };
   const front = net.createServer({ allowHalfOpen: true });
-  const pending = new Set<net.Socket>();
+  /** Sockets still in their PROXY header. */
+  const reading = new Set<net.Socket>();
   const waiters: (() => void)[] = [];
-  const leave = (raw: net.Socket): void => {
-    if (!pending.delete(raw) || pending.size > 0) return;
+  const settle = (): void => {
+    if (reading.size > 0 || (handshakes !== null && handshakes.size > 0)) return;
     for (const resolve of waiters.splice(0)) resolve();
   };
-  const context = steps.tls;
+  const handshakes = steps.tls === null ? null : new TlsHandshakes(steps.tls, steps.timeoutMs, (handle, socket, head) => handOverHandle(target, handle, socket, head), settle);
+  const afterHeader = handshakes === null ? (socket: net.Socket) => target.emit('connection', socket) : (socket: net.Socket) => handshakes.startOnSocket(socket);
+  // Listening itself (reuseport, shared) with nothing to read first: TLS on the accepted handles,
+  // no net.Socket built. Handed-off connections still arrive as sockets.
+  if (handshakes !== null && !steps.proxyProtocol) front.on('listening', () => acceptHandles(front, (handle) => handshakes.start(handle, null, null)));
   front.on('connection', (raw: net.Socket) => {
-    pending.add(raw);
-    raw.once('close', () => leave(raw));
-    const deliver = (socket: net.Socket): void => {
-      leave(raw);
-      target.emit('connection', socket);
+    if (!steps.proxyProtocol) return afterHeader(raw);
+    reading.add(raw);
+    const leave = (): void => {
+      if (reading.delete(raw)) settle();
     };
-    const afterHeader = context === null ? deliver : (socket: net.Socket) => terminateTls(socket, context, steps.timeoutMs, deliver);
-    if (steps.proxyProtocol) readProxyHeader(raw, steps.timeoutMs, afterHeader);
-    else afterHeader(raw);
+    raw.once('close', leave);
+    readProxyHeader(raw, steps.timeoutMs, (socket) => {
+      afterHeader(socket);
+      leave();
+    });
   });
   return {
     server: front,
-    settled: () => (pending.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    settled: () => (reading.size === 0 && (handshakes === null || handshakes.size === 0) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
   };
 }
 
@@ -68,6 +78,7 @@ export interface EngineTransport {
 export function engineTransport(cfg: ServeConfig): EngineTransport {
   const credentials = cfg.tls === null ? null : readTlsCredentials(cfg.tls);
   const onNode = cfg.engine === 'node';
+  if (!onNode && credentials !== null) requireTlsBinding('--engine fast with --tls-cert', 'use --engine node');
   const frontTls = !onNode && credentials !== null ? tls.createSecureContext(credentials) : null;
   return {
     node: onNode ? { tls: credentials, http2: cfg.http2 } : undefined,

@@ -14,6 +14,7 @@ export interface TlsFlags {
   'tls-key'?: string;
   'tls-ca'?: string;
   'tls-min-version'?: string;
+  'no-tls-tickets'?: boolean;
 }
 
 /** The TLS part of the serve flags; null when neither --tls-cert nor --tls-key is given. */
@@ -21,7 +22,7 @@ export function tlsConfigFromFlags(v: TlsFlags): TlsConfig | null {
   const cert = v['tls-cert'];
   const key = v['tls-key'];
   if (cert === undefined && key === undefined) {
-    const stray = (['tls-ca', 'tls-min-version'] as const).find((f) => v[f] !== undefined);
+    const stray = (['tls-ca', 'tls-min-version', 'no-tls-tickets'] as const).find((f) => v[f] !== undefined);
     if (stray) throw new UsageError(`--${stray} needs --tls-cert FILE and --tls-key FILE`);
     return null;
   }
@@ -30,7 +31,7 @@ export function tlsConfigFromFlags(v: TlsFlags): TlsConfig | null {
   const version = v['tls-min-version'] ?? 'TLSv1.2';
   const minVersion = TLS_VERSIONS.find((known) => known.toLowerCase() === version.toLowerCase().replace(/^(\d)/, 'tlsv$1'));
   if (minVersion === undefined) throw new UsageError(`--tls-min-version must be TLSv1.2 or TLSv1.3 (or 1.2, 1.3), not '${version}'`);
-  return { cert: path.resolve(cert), key: path.resolve(key), ca: v['tls-ca'] === undefined ? null : path.resolve(v['tls-ca']), minVersion };
+  return { cert: path.resolve(cert), key: path.resolve(key), ca: v['tls-ca'] === undefined ? null : path.resolve(v['tls-ca']), minVersion, tickets: v['no-tls-tickets'] !== true };
 }
 
 /** What a TLS server is made from; a HerdError naming the file and what is wrong with it otherwise. */
@@ -60,7 +61,11 @@ export function readTlsCredentials(config: TlsConfig): tls.SecureContextOptions 
       throw new HerdError(`--tls-ca ${config.ca} holds no PEM certificate`, 'TLS_CA');
     }
   }
-  const options: tls.SecureContextOptions = { cert: ca === undefined ? cert : Buffer.concat([cert, Buffer.from('\n'), ca]), key, minVersion: config.minVersion };
+  // Client-initiated renegotiation (TLS 1.2) refused, as nginx does: node:tls only bounds it, from a
+  // handshake hook that the fast engine's TLS handles do without (uv/tls_handle.ts). Without
+  // tickets nothing is resumable: node keeps no server-side session cache.
+  const secureOptions = crypto.constants.SSL_OP_NO_RENEGOTIATION | (config.tickets ? 0 : crypto.constants.SSL_OP_NO_TICKET);
+  const options: tls.SecureContextOptions = { cert: ca === undefined ? cert : Buffer.concat([cert, Buffer.from('\n'), ca]), key, minVersion: config.minVersion, secureOptions };
   try {
     tls.createSecureContext(options);
   } catch (err) {

@@ -1,10 +1,10 @@
-// TLS for the fast engine: the handshake on a connection, then the TLS socket handed to the engine
-// as a connection of its own. The engine takes the socket's native handle (a TLSWrap, a stream
-// handle like TCP's), so its parser and corked writes run over TLS unchanged, with no net.Socket
-// stream in the way (measured: scripts/bench-tls.ts). node:https does the same for the node engine.
+// TLS in front of an APP's own cleartext server (an app.listen() under --tls-cert): the handshake
+// on a connection, then the TLS socket handed to the server's 'connection' listeners (node:http's)
+// as a connection of its own. node:http needs a socket; the fast engine needs none and does TLS on
+// bare handles instead (tls_handshake.ts).
 //
 // The socket goes on once the first request bytes are decrypted, not at the end of the handshake:
-// a connection with no request yet is idle to the engine, and a drain closes idle connections, so
+// a connection with no request yet is idle to the server, and a drain closes idle connections, so
 // a client whose request was on its way one round trip behind the handshake would see a reset.
 import net from 'node:net';
 import tls from 'node:tls';

@@ -1,10 +1,11 @@
-// Node's libuv stream bindings (stream_wrap, tcp_wrap: the layer under net.Socket), declared once.
+// Node's libuv stream bindings (stream_wrap, tcp_wrap, tls_wrap: the layer under net.Socket and
+// tls.TLSSocket), declared once.
 // Why herd goes under net.Socket at all: for a 'Hello, World!' the Duplex stream machinery around
 // each socket (its states, buffering, events, a JS Buffer per read) costs more CPU than the HTTP
 // work, on the server (the fast engine, logd) and on the load generator alike. This folder is the
 // only place that knows the bindings' shape: stream_handle.ts drives accepted connections (engine,
-// logd), writer.ts the writes of both sides; the load generator's connects (bench/tcp_handle.ts)
-// build on the declarations here.
+// logd), writer.ts the writes of both sides, tls_handle.ts TLS on an accepted handle; the load
+// generator's connects (bench/tcp_handle.ts) build on the declarations here.
 //
 // Loading this module never fails: without the bindings (another Node) `streamBinding` is null and
 // users say so with requireStreamBinding, so --engine node still works.
@@ -22,7 +23,7 @@ export interface UvStream {
   shutdown(req: ShutdownReq): number;
   setNoDelay?(on: boolean): number;
   getpeername?(out: { address?: string }): number;
-  close(): void;
+  close(callback?: () => void): void;
 }
 
 /** A TCP handle made here (a client's): it can connect. */
@@ -34,7 +35,8 @@ export interface UvTcp extends UvStream {
 
 /** A write's request object; its fields are ours, set only when the write goes asynchronous. */
 export interface WriteReq {
-  handle: UvStream | null;
+  /** undefined until the write goes asynchronous (a fresh request has none), null once it is done. */
+  handle: UvStream | null | undefined;
   buffer: Uint8Array | Uint8Array[] | null;
   bytes: number;
   oncomplete: (this: WriteReq, status: number) => void;
@@ -58,6 +60,25 @@ export interface StreamBinding {
   kLastWriteWasAsync: number;
 }
 
+/** A TLSWrap made by tls_wrap.wrap: a stream handle (TLS on top of `_parent`) with OpenSSL's hooks. */
+export interface UvTls extends UvStream {
+  /** The stream under it. node:tls's methods on TLSWrap.prototype (close, getpeername, setNoDelay) go through it. */
+  _parent: UvStream;
+  /** Called on a TLS protocol error (a bad record, an alert); without it the error goes unnoticed. */
+  onerror: ((this: UvTls, error: Error) => void) | null;
+  /** Encrypted bytes read before the wrap (a handed-over socket's): handled as if just read. */
+  receive(data: Uint8Array): void;
+  /** The protocols the server picks from by ALPN, in wire format (length-prefixed names). */
+  setALPNProtocols(protocols: Uint8Array): void;
+  /** Frees the connection's OpenSSL state; pending writes complete with ECANCELED. */
+  destroySSL(): void;
+}
+
+export interface TlsBinding {
+  /** Wraps a connected stream handle in TLS with `context` (a tls.SecureContext's native `context`). */
+  wrap(handle: UvStream, context: object, isServer: boolean, hasActiveWriteFromPrevOwner: boolean): UvTls;
+}
+
 export interface TcpBinding {
   TCP: new (type: number) => UvTcp;
   TCPConnectWrap: new () => ConnectReq;
@@ -78,10 +99,17 @@ function load<T>(name: string, check: (b: Partial<T>) => boolean): T | null {
 
 export const streamBinding = load<StreamBinding>('stream_wrap', (b) => b.WriteWrap !== undefined && b.ShutdownWrap !== undefined && b.streamBaseState instanceof Int32Array);
 export const tcpBinding = load<TcpBinding>('tcp_wrap', (b) => b.TCP !== undefined && b.TCPConnectWrap !== undefined);
+export const tlsBinding = load<TlsBinding>('tls_wrap', (b) => typeof b.wrap === 'function');
 
 /** Users (the fast engine, logd, the load generator) call this first: everything here needs the binding. */
 export function requireStreamBinding(user: string, otherwise: string): void {
   if (streamBinding === null) missing(user, 'stream_wrap', otherwise);
+}
+
+/** TLS on accepted handles (the fast engine's) also needs tls_wrap. */
+export function requireTlsBinding(user: string, otherwise: string): void {
+  if (streamBinding === null) missing(user, 'stream_wrap', otherwise);
+  if (tlsBinding === null) missing(user, 'tls_wrap', otherwise);
 }
 
 /** The load generator's connects also need tcp_wrap. */

@@ -9,6 +9,7 @@ import net from 'node:net';
 import util from 'node:util';
 import { READ_RESULT, state, streamBinding, UV_EOF } from './binding.ts';
 import type { UvStream } from './binding.ts';
+import { SerialWrites } from './serial_writes.ts';
 import { createStreamWriter } from './writer.ts';
 
 /** What a handle reports to its owner. */
@@ -27,6 +28,8 @@ export interface HandleOwner {
 export interface StreamHandle extends UvStream {
   herdOwner: HandleOwner | null;
   onread: (this: StreamHandle) => void;
+  /** Set on a handle that takes one write at a time (a TLSWrap: serializeWrites). */
+  herdSerial?: SerialWrites;
 }
 
 /** A net.Server's listening handle, with the accept callback libuv calls. */
@@ -53,6 +56,8 @@ function onRead(this: StreamHandle): void {
 function ignoreRead(): void {}
 
 const writer = createStreamWriter((handle, status, bytes) => {
+  const serial = (handle as StreamHandle).herdSerial;
+  if (serial !== undefined) return serial.completed(handle as StreamHandle, status);
   const owner = (handle as StreamHandle).herdOwner;
   if (owner === null) return;
   if (status < 0) owner.onFailure(status);
@@ -82,12 +87,19 @@ export function pauseReading(handle: StreamHandle): void {
 
 /** Writes one buffer: WRITE_DONE, WRITE_PENDING, or a negative errno. */
 export function writeBuffer(handle: StreamHandle, data: Uint8Array): number {
-  return writer.write(handle, data);
+  const serial = handle.herdSerial;
+  return serial === undefined ? writer.write(handle, data) : serial.write(handle, data, data.length);
 }
 
 /** Writes several buffers in one system call (writev); the array must not change until written. */
 export function writeBuffers(handle: StreamHandle, chunks: Uint8Array[], bytes: number): number {
-  return writer.writev(handle, chunks, bytes);
+  const serial = handle.herdSerial;
+  return serial === undefined ? writer.writev(handle, chunks, bytes) : serial.write(handle, chunks, bytes);
+}
+
+/** From now on `handle` gets one write at a time, the others waiting their turn (serial_writes.ts). */
+export function serializeWrites(handle: StreamHandle): void {
+  handle.herdSerial = new SerialWrites(writer);
 }
 
 /** Sends FIN once queued writes are out; reading goes on. Returns 0 or a negative errno. */
@@ -148,4 +160,26 @@ export function acceptHandles(server: net.Server, onHandle: (handle: StreamHandl
     }
     onHandle(client);
   };
+}
+
+/** The event a server that takes bare handles (the fast engine's) is handed a connection by. */
+const HANDED_OVER = 'herd:handle';
+
+/** Takes a connection already on a bare handle (handOverHandle); `socket` as in takeHandle. */
+export type HandleTaker = (handle: StreamHandle, socket: net.Socket | null, buffered: Buffer | null) => void;
+
+/** `server` takes connections on bare handles from now on, besides the sockets of its 'connection'. */
+export function takeHandedHandles(server: net.Server, take: HandleTaker): void {
+  server.on(HANDED_OVER, take);
+}
+
+/**
+ * Hands a connection on a bare handle (a TLS handle past its handshake) to a server that takes
+ * them; `socket`, if any, is destroyed when the connection ends (as takeHandle's), `buffered` is
+ * read first. A server that does not take handles gets none: the connection is closed.
+ */
+export function handOverHandle(server: net.Server, handle: StreamHandle, socket: net.Socket | null, buffered: Buffer | null): void {
+  if (server.emit(HANDED_OVER, handle, socket, buffered)) return;
+  closeHandle(handle);
+  socket?.destroy();
 }

@@ -24,8 +24,17 @@ export interface StreamWriter {
 
 /** One writer per kind of user (module level, not per connection): its completion is shared. */
 export function createStreamWriter(onComplete: WriteCompletion): StreamWriter {
+  // A write can complete before its call returns: a TLSWrap whose write to the socket under it
+  // fails reports that at once. Its request's fields are not set yet; finish() reports the status.
+  let completedInCall = false;
+  let statusInCall = 0;
   function afterWrite(this: WriteReq, status: number): void {
     const handle = this.handle;
+    if (handle === undefined) {
+      completedInCall = true;
+      statusInCall = status;
+      return;
+    }
     this.handle = null;
     this.buffer = null;
     if (handle !== null) onComplete(handle, status, this.bytes);
@@ -37,6 +46,12 @@ export function createStreamWriter(onComplete: WriteCompletion): StreamWriter {
   };
   let req = streamBinding === null ? (null as unknown as WriteReq) : fresh(); // never used without the binding
   const finish = (err: number, handle: UvStream, data: Uint8Array | Uint8Array[], bytes: number): number => {
+    if (completedInCall) {
+      // That request is spent: the next write needs a new one.
+      completedInCall = false;
+      req = fresh();
+      return err < 0 ? err : statusInCall < 0 ? statusInCall : WRITE_DONE;
+    }
     if (err < 0) return err;
     if (state[WRITE_WAS_ASYNC] === 0) return WRITE_DONE;
     // Queued: the request keeps the data alive (libuv writes from it) and tells afterWrite whose it is.

@@ -1,10 +1,12 @@
 // HTTPS on both engines in every dispatch mode (handoff passes raw TCP; the handshake happens in
 // the worker), keep-alive over TLS, the minimum version, and every bad certificate input.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { test } from 'node:test';
 import { runHerd, startHerd, tempDir } from '../support/herd_process.ts';
 import { makeCertificate, makeChain, opensslMissing } from './certificates.ts';
@@ -84,6 +86,7 @@ test('bad certificate inputs: one clear line and a non-zero exit, before any wor
     [['--tls-cert', a.cert], 2, /--tls-cert needs --tls-key/],
     [['--tls-key', a.key], 2, /--tls-key needs --tls-cert/],
     [['--tls-ca', a.cert], 2, /--tls-ca needs --tls-cert FILE and --tls-key FILE/],
+    [['--no-tls-tickets'], 2, /--no-tls-tickets needs --tls-cert FILE and --tls-key FILE/],
     [['--tls-cert', a.cert, '--tls-key', a.key, '--tls-min-version', 'SSLv3'], 2, /--tls-min-version must be TLSv1\.2 or TLSv1\.3/],
     [['--http2', '--engine', 'node'], 2, /--http2 needs --tls-cert and --tls-key/],
     [['--http2', '--tls-cert', a.cert, '--tls-key', a.key, '--engine', 'fast'], 2, /--http2 runs on node:http2: add --engine node/],
@@ -128,6 +131,75 @@ for (const [engine, extra] of [['fast', []], ['node', []], ['fast', ['--proxy-pr
 }
 
 for (const engine of ['fast', 'node'] as const) {
+  test(`requests pipelined in separate TLS records of one segment are all answered, in order (${engine} engine)`, { skip }, async (t) => {
+    const cert = makeCertificate(tempDir(t), 'server');
+    const herd = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', cert.cert, '--tls-key', cert.key, ...(engine === 'node' ? [whoami] : [])]);
+    const socket = tls.connect({ port: herd.port, host: '127.0.0.1', ca: cert.pem });
+    t.after(() => socket.destroy());
+    await once(socket, 'secureConnect', { signal: AbortSignal.timeout(10_000) });
+    // Records of 512 bytes (the least a client may ask for), each request padded to fill one: one
+    // write, so one TCP segment of 8 records, each a request the server answers in the same turn.
+    assert.equal(socket.setMaxSendFragment(512), true);
+    const request = (k: number) => {
+      const head = `GET /${k} HTTP/1.1\r\nHost: x\r\nX-Pad: `;
+      return head + 'p'.repeat(512 - head.length - 4) + '\r\n\r\n';
+    };
+    socket.write(Array.from({ length: 8 }, (_, k) => request(k)).join(''));
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    const deadline = Date.now() + 10_000;
+    while ((got.match(/HTTP\/1\.1 200/g) ?? []).length < 8 && Date.now() < deadline && !socket.destroyed) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((got.match(/HTTP\/1\.1 200/g) ?? []).length, 8, `8 answers, got: ${got.slice(0, 200)}`);
+    if (engine === 'node') assert.deepEqual([...got.matchAll(/"url":"(\/\d)"/g)].map((m) => m[1]), ['/0', '/1', '/2', '/3', '/4', '/5', '/6', '/7']);
+  });
+}
+
+/** Connects twice, the second time with the first connection's session: was it resumed? */
+async function resumes(port: number, ca: Buffer): Promise<boolean> {
+  const connect = (session?: Buffer) =>
+    new Promise<{ session: Buffer | null; reused: boolean }>((resolve, reject) => {
+      const socket = tls.connect({ port, host: '127.0.0.1', ca, session });
+      let ticket: Buffer | null = null;
+      let reused = false;
+      socket.on('session', (s: Buffer) => (ticket = s));
+      socket.once('secureConnect', () => {
+        reused = socket.isSessionReused();
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      socket.on('data', () => {});
+      socket.once('error', reject);
+      socket.once('close', () => resolve({ session: ticket, reused }));
+      socket.setTimeout(8000, () => socket.destroy(new Error('timeout')));
+    });
+  const first = await connect();
+  assert.equal(first.reused, false);
+  return (await connect(first.session ?? undefined)).reused;
+}
+
+for (const engine of ['fast', 'node'] as const) {
+  test(`session tickets resume a session by default; with --no-tls-tickets every connection is a full handshake (${engine} engine)`, { skip }, async (t) => {
+    const cert = makeCertificate(tempDir(t), 'server');
+    const flags = ['--engine', engine, '--workers', '1', '--tls-cert', cert.cert, '--tls-key', cert.key];
+    const [withTickets, without] = await Promise.all([startHerd(t, flags), startHerd(t, [...flags, '--no-tls-tickets'])]);
+    assert.equal(await resumes(withTickets.port, cert.pem), true, 'resumed from a ticket');
+    assert.equal(await resumes(without.port, cert.pem), false, 'no ticket, no resumption');
+  });
+
+  test(`a TLS 1.2 client that asks to renegotiate is refused, as by nginx, and the server serves on (${engine} engine)`, { skip }, async (t) => {
+    const cert = makeCertificate(tempDir(t), 'server');
+    const herd = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', cert.cert, '--tls-key', cert.key]);
+    const refusal = await new Promise<string>((resolve) => {
+      const socket = tls.connect({ port: herd.port, host: '127.0.0.1', ca: cert.pem, maxVersion: 'TLSv1.2' }, () => {
+        socket.renegotiate({}, (err) => resolve(err ? err.message : 'renegotiated'));
+      });
+      const timer = setTimeout(() => resolve('no answer'), 8000);
+      socket.on('error', (err) => resolve(err.message));
+      socket.on('close', () => clearTimeout(timer));
+    });
+    assert.match(refusal, /no renegotiation/i);
+    assert.equal((await httpsGet(herd.url, cert.pem)).status, 200);
+  });
+
   test(`--tls-ca sends the intermediate after the certificate: a client that trusts only the root verifies it (${engine} engine)`, { skip }, async (t) => {
     const chain = makeChain(tempDir(t));
     const bare = await startHerd(t, ['--engine', engine, '--workers', '1', '--tls-cert', chain.leaf.cert, '--tls-key', chain.leaf.key]);
