@@ -2,7 +2,8 @@
 // a transport (transport.ts: the bare libuv TCP handle, or TLS): take requests from the loop, write them (pre-encoded,
 // pipelined as one write), parse the replies straight out of the loop's shared receive buffer,
 // record each outcome, then go again on the same connection (keep-alive) or a fresh one (webbench's default).
-import { performance } from 'node:perf_hooks'; // the global is an accessor: a slow IC on every read
+// `performance` from node:perf_hooks: the global is an accessor, a slow IC on every read.
+import { performance } from 'node:perf_hooks';
 import os from 'node:os';
 import { ResponseParser, NEED_MORE, BAD_RESPONSE } from './response_parser.ts';
 import type { StreamEvents, Transport } from './transport.ts';

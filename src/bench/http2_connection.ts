@@ -6,7 +6,8 @@
 // The frames a read asks for (new streams, SETTINGS and PING acks, WINDOW_UPDATEs) are queued
 // and written together once the read is handled. Of a response only its :status, its DATA
 // lengths and its end are read.
-import { performance } from 'node:perf_hooks'; // the global is an accessor: a slow IC on every read
+// `performance` from node:perf_hooks: the global is an accessor, a slow IC on every read.
+import { performance } from 'node:perf_hooks';
 import {
   FLAG_ACK, FLAG_END_HEADERS, FLAG_END_STREAM, FLAG_PADDED, FLAG_PRIORITY, FRAME_CONTINUATION, FRAME_DATA,
   FRAME_GOAWAY, FRAME_HEADERS, FRAME_HEADER_BYTES, FRAME_PING, FRAME_PUSH_PROMISE, FRAME_RST_STREAM,

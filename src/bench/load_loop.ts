@@ -1,7 +1,8 @@
 // One thread's share of a run: its connections, the request budget they draw from, the counters
 // and the latency histogram. Counting is done in typed arrays on the hot path; turning them into
 // a ThreadResult happens once, at the end.
-import { performance } from 'node:perf_hooks'; // the global is an accessor: a slow IC on every read
+// `performance` from node:perf_hooks: the global is an accessor, a slow IC on every read.
+import { performance } from 'node:perf_hooks';
 import { Connection } from './connection.ts';
 import { LatencyRecorder } from './latency_recorder.ts';
 import { Http2Connection } from './http2_connection.ts';
