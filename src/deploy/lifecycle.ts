@@ -110,17 +110,17 @@ export class DeployLifecycle {
    * stop to the pool, which drains. A second stop signal ends the delay early. Ctrl-C (INT, at a
    * terminal: no balancer to wait for) and a stop with no delay are not held. True: held.
    */
-  delaysStop(event: { type: string }, over: () => void): boolean {
+  delaysStop(event: { t: string }, over: () => void): boolean {
     const e = event as CycleEvent;
-    const stop = (e.type === 'signal' && SIGNAL_MEANINGS[e.signal] === 'stop') || (e.type === 'command' && e.command === 'stop');
+    const stop = (e.t === 'signal' && SIGNAL_MEANINGS[e.signal] === 'stop') || (e.t === 'command' && e.command === 'stop');
     if (!stop) return false;
     if (this.#endDelay) {
-      if (e.type === 'command') e.reply({ ok: true, message: 'already stopping' });
+      if (e.t === 'command') e.reply({ ok: true, message: 'already stopping' });
       else this.#endDelay();
       return true;
     }
     const ms = this.#config.shutdownDelayMs;
-    if (this.#phase === 'stopping' || ms <= 0 || (e.type === 'signal' && e.signal === 'SIGINT')) return false;
+    if (this.#phase === 'stopping' || ms <= 0 || (e.t === 'signal' && e.signal === 'SIGINT')) return false;
     this.stopBegan(true);
     for (const worker of this.#host.workers()) worker.send({ t: 'closing' });
     this.#host.log(`stop: not ready any more; serving ${ms / 1000} s more (--shutdown-delay) before draining`);
@@ -131,7 +131,7 @@ export class DeployLifecycle {
       void this.#systemd?.send({ STATUS: 'stopping: draining workers' });
       over();
     };
-    if (e.type === 'command') e.reply({ ok: true, message: `graceful stop started: not ready; draining in ${ms / 1000} s (--shutdown-delay)` });
+    if (e.t === 'command') e.reply({ ok: true, message: `graceful stop started: not ready; draining in ${ms / 1000} s (--shutdown-delay)` });
     return true;
   }
 

@@ -47,34 +47,34 @@ export interface PoolWorker {
   kill(): void;
 }
 
-export type ControlCommandEvent = { type: 'command'; command: 'reload' | 'stop' | 'reopen' | 'upgrade'; reply: (reply: ControlReply) => void };
+export type ControlCommandEvent = { t: 'command'; command: 'reload' | 'stop' | 'reopen' | 'upgrade'; reply: (reply: ControlReply) => void };
 
 /** What the new herd of an upgrade does, as this one sees it (successor.ts). */
 export type SuccessorEvent =
   /** Its workers are ready: it asks to take over. */
-  | { type: 'successor-ready'; pid: number }
+  | { t: 'successor-ready'; pid: number }
   /** It exited (or could not run) before it was ready; `reason` says how, with its own line. */
-  | { type: 'successor-failed'; pid: number; reason: string };
+  | { t: 'successor-failed'; pid: number; reason: string };
 
 export type CycleEvent<W extends PoolWorker = PoolWorker> =
-  | { type: 'spawned'; worker: W }
-  | { type: 'ready'; worker: W }
-  | { type: 'exited'; worker: W; exit: WorkerExit }
-  | { type: 'start-timeout'; worker: W }
-  | { type: 'drain-timeout'; worker: W }
+  | { t: 'spawned'; worker: W }
+  | { t: 'ready'; worker: W }
+  | { t: 'exited'; worker: W; exit: WorkerExit }
+  | { t: 'start-timeout'; worker: W }
+  | { t: 'drain-timeout'; worker: W }
   /** The worker answered the supervisor's heartbeat again, or missed it. */
-  | { type: 'heartbeat'; worker: W; answering: boolean }
-  | { type: 'unresponsive-timeout'; worker: W }
+  | { t: 'heartbeat'; worker: W; answering: boolean }
+  | { t: 'unresponsive-timeout'; worker: W }
   /** --max-memory: the worker's RSS went above the limit (told once per worker). */
-  | { type: 'over-memory'; worker: W; rssBytes: number }
-  | { type: 'respawn-due'; slot: number }
-  | { type: 'signal'; signal: SupervisorSignal }
+  | { t: 'over-memory'; worker: W; rssBytes: number }
+  | { t: 'respawn-due'; slot: number }
+  | { t: 'signal'; signal: SupervisorSignal }
   | ControlCommandEvent
   | SuccessorEvent
   /** The new herd of an upgrade was not ready in time. */
-  | { type: 'successor-timeout'; pid: number }
+  | { t: 'successor-timeout'; pid: number }
   /** The hand-over's Connection: close moment is over: this pool drains. */
-  | { type: 'hand-over-closed' };
+  | { t: 'hand-over-closed' };
 
 /** Named moments other modules hook (readiness, systemd notify, a shutdown delay's start). */
 export type CycleMoment = 'all-ready' | 'reload-began' | 'reload-ended' | 'stop-began' | 'stopped';
@@ -263,10 +263,10 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
 
   handle(event: CycleEvent<W>): void {
     if (this.#phase === 'stopped') {
-      if (event.type === 'command') event.reply({ ok: false, error: 'herd has stopped' });
+      if (event.t === 'command') event.reply({ ok: false, error: 'herd has stopped' });
       return;
     }
-    switch (event.type) {
+    switch (event.t) {
       case 'spawned':
         return; // its pid is known from here on; nothing changes hands
       case 'ready':
@@ -394,7 +394,7 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
       return;
     }
     this.#host.log(`worker ${slot.id} (pid ${worker.pid}) exited with ${how}; respawning${delay ? ` in ${delay} ms` : ''}`);
-    slot.cancelRespawn = this.#host.after(delay, { type: 'respawn-due', slot: slot.id });
+    slot.cancelRespawn = this.#host.after(delay, { t: 'respawn-due', slot: slot.id });
   }
 
   /** Still starting when its time ran out: an import that never finishes, a listen that never comes. */
@@ -427,7 +427,7 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
       const seconds = this.#settings.unresponsiveTimeoutMs / 1000;
       const standIn = this.#settings.replaceUnresponsiveAtOnce && slot.owner === worker && !slot.successor && this.#phase !== 'stopping';
       this.#host.log(`worker ${worker.slot} (pid ${worker.pid}) does not answer: no new connections for it; ${standIn ? 'its replacement starts now on the same socket, and it' : 'it'} is killed in ${seconds} s unless it answers`);
-      if (this.#settings.unresponsiveTimeoutMs > 0) t.timers.set('unresponsive', this.#host.after(this.#settings.unresponsiveTimeoutMs, { type: 'unresponsive-timeout', worker }));
+      if (this.#settings.unresponsiveTimeoutMs > 0) t.timers.set('unresponsive', this.#host.after(this.#settings.unresponsiveTimeoutMs, { t: 'unresponsive-timeout', worker }));
       if (standIn) slot.successor = this.#spawn(slot.id);
       return;
     }
@@ -585,7 +585,7 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
     this.#upgrade = {
       pid: started.pid,
       reply,
-      cancelTimeout: ms > 0 ? this.#host.after(ms, { type: 'successor-timeout', pid: started.pid }) : undefined,
+      cancelTimeout: ms > 0 ? this.#host.after(ms, { t: 'successor-timeout', pid: started.pid }) : undefined,
     };
     this.#host.log(`upgrade: started the new herd (pid ${started.pid}) with this one's sockets; this one serves until its workers are ready`);
   }
@@ -609,7 +609,7 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
     upgrade.reply?.({ ok: true, message: `upgraded: the new herd (pid ${pid}) serves; the old one drains and exits` });
     if (ms <= 0) return this.#beginStop(0);
     this.#phase = 'handing-over';
-    this.#host.after(ms, { type: 'hand-over-closed' });
+    this.#host.after(ms, { t: 'hand-over-closed' });
   }
 
   #onSuccessorFailed(pid: number, reason: string): void {
@@ -674,7 +674,7 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
     const t: Tracked = { state: 'starting', generation: this.#generation, startedAt: this.#host.now(), readyAt: undefined, drainRequested: false, killedBecause: undefined, timers: new Map() };
     this.#alive.set(worker, t);
     if (this.#settings.startTimeoutMs > 0) {
-      t.timers.set('start', this.#host.after(this.#settings.startTimeoutMs + START_TIMEOUT_GRACE_MS, { type: 'start-timeout', worker }));
+      t.timers.set('start', this.#host.after(this.#settings.startTimeoutMs + START_TIMEOUT_GRACE_MS, { t: 'start-timeout', worker }));
     }
     return worker;
   }
@@ -685,7 +685,7 @@ export class PoolCycle<W extends PoolWorker = PoolWorker> {
     t.drainRequested = true;
     if (t.state !== 'unresponsive') t.state = 'draining';
     worker.drain();
-    t.timers.set('drain', this.#host.after(this.#settings.graceMs, { type: 'drain-timeout', worker }));
+    t.timers.set('drain', this.#host.after(this.#settings.graceMs, { t: 'drain-timeout', worker }));
   }
 
   #killFor(worker: W, t: Tracked, reason: { message: string; code: string }): void {

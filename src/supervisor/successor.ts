@@ -31,12 +31,12 @@ export class Successor {
       if (message.t === 'failed') this.#failure = message.message.split('\n')[0];
       if (message.t !== 'ready' || this.#settled) return;
       this.#settled = true;
-      emit({ type: 'successor-ready', pid: this.pid });
+      emit({ t: 'successor-ready', pid: this.pid });
     });
     const failed = (how: string) => {
       if (this.#settled) return;
       this.#settled = true;
-      emit({ type: 'successor-failed', pid: this.pid, reason: `${how} before its workers were ready${this.#failure ? `: ${this.#failure}` : ''}` });
+      emit({ t: 'successor-failed', pid: this.pid, reason: `${how} before its workers were ready${this.#failure ? `: ${this.#failure}` : ''}` });
     };
     child.on('error', (err) => failed(`could not run (${err.message})`));
     // 'close', not 'exit': its last message (the `failed` line) is read by then.

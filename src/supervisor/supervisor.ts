@@ -41,9 +41,9 @@ const HAND_OVER_CLOSE_MS = 1000;
 
 type SupervisorEvent =
   | CycleEvent<WorkerProcess>
-  | { type: 'status'; reply: (reply: ControlReply) => void }
+  | { t: 'status'; reply: (reply: ControlReply) => void }
   /** --shutdown-delay is over: the held stop goes to the pool now. */
-  | { type: 'stop-delay-over' };
+  | { t: 'stop-delay-over' };
 
 export interface SupervisorEvents {
   /** Called once every worker is ready, with the URL served. */
@@ -113,7 +113,7 @@ export class Supervisor {
     this.#lifecycle = new DeployLifecycle(config, {
       log: (line) => this.#log(line),
       readyWorkers: () => this.#cycle.workers().filter((v) => v.state === 'ready').length,
-      reload: () => this.#queue.push({ type: 'signal', signal: 'SIGHUP' }),
+      reload: () => this.#queue.push({ t: 'signal', signal: 'SIGHUP' }),
       ownFiles: () => [config.accessLog, config.errorLog, config.pidFile, config.controlPath, this.#logSocket].filter((f): f is string => f !== null && f !== '-'),
       workers: () => this.#cycle.workers().map((v) => v.worker),
     });
@@ -126,7 +126,7 @@ export class Supervisor {
 
   /** Starts everything, runs the loop until stopped; resolves with the process exit code. */
   async run(): Promise<number> {
-    const unlisten = listenForSignals((signal) => this.#queue.push({ type: 'signal', signal }));
+    const unlisten = listenForSignals((signal) => this.#queue.push({ t: 'signal', signal }));
     try {
       await this.#open();
     } catch (err) {
@@ -353,13 +353,13 @@ export class Supervisor {
 
   #request(request: ControlRequest): Promise<ControlReply> {
     return new Promise((reply) => {
-      if (request.command === 'status') this.#queue.push({ type: 'status', reply });
-      else this.#queue.push({ type: 'command', command: request.command, reply });
+      if (request.command === 'status') this.#queue.push({ t: 'status', reply });
+      else this.#queue.push({ t: 'command', command: request.command, reply });
     });
   }
 
   #handle(event: SupervisorEvent): void {
-    switch (event.type) {
+    switch (event.t) {
       case 'status':
         void this.#status().then((status) => event.reply({ ok: true, status }));
         return;
@@ -371,11 +371,11 @@ export class Supervisor {
         break;
       case 'stop-delay-over':
         // Unless the pool stopped by itself meanwhile (a crash loop): then a TERM would mean "kill now".
-        if (this.#cycle.phase !== 'stopping' && this.#cycle.phase !== 'stopped') this.#cycle.handle({ type: 'signal', signal: 'SIGTERM' });
+        if (this.#cycle.phase !== 'stopping' && this.#cycle.phase !== 'stopped') this.#cycle.handle({ t: 'signal', signal: 'SIGTERM' });
         return;
     }
     if (this.#certificateRefusesReload(event)) return;
-    if (this.#lifecycle.delaysStop(event, () => this.#queue.push({ type: 'stop-delay-over' }))) return;
+    if (this.#lifecycle.delaysStop(event, () => this.#queue.push({ t: 'stop-delay-over' }))) return;
     this.#cycle.handle(event);
   }
 
@@ -385,12 +385,12 @@ export class Supervisor {
    * serve on with the certificate they loaded.
    */
   #certificateRefusesReload(event: SupervisorEvent): boolean {
-    const reload = (event.type === 'signal' && SIGNAL_MEANINGS[event.signal] === 'reload') || (event.type === 'command' && event.command === 'reload');
+    const reload = (event.t === 'signal' && SIGNAL_MEANINGS[event.signal] === 'reload') || (event.t === 'command' && event.command === 'reload');
     if (!reload) return false;
     const refused = tlsReloadRefusal(this.config.tls);
     if (refused === null) return false;
     this.#log(`reload refused: ${refused}; the workers serve on with the certificate they have`);
-    if (event.type === 'command') event.reply({ ok: false, error: `reload refused: ${refused}` });
+    if (event.t === 'command') event.reply({ ok: false, error: `reload refused: ${refused}` });
     return true;
   }
 

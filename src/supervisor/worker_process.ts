@@ -68,11 +68,11 @@ export class WorkerProcess implements PoolWorker {
     });
     forwardLines(this.child.stdout!, process.stdout, `[worker ${slot}] `);
     forwardLines(this.child.stderr!, process.stderr, `[worker ${slot}] `);
-    this.child.once('spawn', () => emit({ type: 'spawned', worker: this }));
+    this.child.once('spawn', () => emit({ t: 'spawned', worker: this }));
     this.child.once('exit', (code, signal) => {
       this.#exited = true;
       clearInterval(this.#heartbeat);
-      emit({ type: 'exited', worker: this, exit: { code, signal } });
+      emit({ t: 'exited', worker: this, exit: { code, signal } });
     });
     this.child.on('message', (message: WorkerMessage) => this.#onMessage(message));
     const message: WorkerStart = { t: 'start', id: slot, ...start };
@@ -87,7 +87,7 @@ export class WorkerProcess implements PoolWorker {
     switch (message.t) {
       case 'ready':
         this.#startHeartbeat();
-        this.#emit({ type: 'ready', worker: this });
+        this.#emit({ t: 'ready', worker: this });
         break;
       case 'fatal':
         this.fatal = { message: message.message, code: message.code };
@@ -96,11 +96,11 @@ export class WorkerProcess implements PoolWorker {
         this.#lastAnswer = Date.now();
         if (!this.#answering) {
           this.#answering = true;
-          this.#emit({ type: 'heartbeat', worker: this, answering: true });
+          this.#emit({ t: 'heartbeat', worker: this, answering: true });
         }
         if (this.#maxMemoryBytes > 0 && message.rss > this.#maxMemoryBytes && !this.#overMemoryTold) {
           this.#overMemoryTold = true;
-          this.#emit({ type: 'over-memory', worker: this, rssBytes: message.rss });
+          this.#emit({ t: 'over-memory', worker: this, rssBytes: message.rss });
         }
         break;
       case 'stats':
@@ -130,7 +130,7 @@ export class WorkerProcess implements PoolWorker {
     this.#heartbeat = setInterval(() => {
       if (this.#answering && Date.now() - this.#lastAnswer > this.#missedAfterMs) {
         this.#answering = false;
-        this.#emit({ type: 'heartbeat', worker: this, answering: false });
+        this.#emit({ t: 'heartbeat', worker: this, answering: false });
       }
       this.send({ t: 'ping', seq: ++this.#seq });
     }, HEARTBEAT_EVERY_MS);

@@ -88,22 +88,22 @@ function pool(settings: Partial<CycleSettings> = {}) {
       return accepting;
     },
     send,
-    ready: (w: FakeWorker) => send({ type: 'ready', worker: w }),
-    exit: (w: FakeWorker, code: number | null = 0, signal: NodeJS.Signals | null = null) => send({ type: 'exited', worker: w, exit: { code, signal } }),
+    ready: (w: FakeWorker) => send({ t: 'ready', worker: w }),
+    exit: (w: FakeWorker, code: number | null = 0, signal: NodeJS.Signals | null = null) => send({ t: 'exited', worker: w, exit: { code, signal } }),
     /** Every killed worker that has not exited yet exits (SIGKILL), as the kernel would. */
     reapKilled() {
       for (const w of spawned) if (w.killed && cycle.stateOf(w) !== 'exited') p.exit(w, null, 'SIGKILL');
     },
-    signal: (signal: 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGUSR2') => send({ type: 'signal', signal }),
+    signal: (signal: 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGUSR2') => send({ t: 'signal', signal }),
     command(command: 'reload' | 'stop' | 'reopen' | 'upgrade'): ControlReply {
       let reply: ControlReply | undefined;
-      send({ type: 'command', command, reply: (r) => (reply = r) });
+      send({ t: 'command', command, reply: (r) => (reply = r) });
       return reply!;
     },
     /** `herd upgrade`, whose reply comes when the upgrade ends: read `.reply` then. */
     upgradeCommand(): { reply: ControlReply | undefined } {
       const held: { reply: ControlReply | undefined } = { reply: undefined };
-      send({ type: 'command', command: 'upgrade', reply: (r) => (held.reply = r) });
+      send({ t: 'command', command: 'upgrade', reply: (r) => (held.reply = r) });
       return held;
     },
     /** Moves the clock on, firing the timers that fall due, in order. */
@@ -345,7 +345,7 @@ test('a respawn due while stopping: nothing is started', () => {
   assert.match(p.logs.at(-1)!, /respawning in 100 ms/);
   p.signal('SIGTERM');
   p.advance(1000);
-  p.send({ type: 'respawn-due', slot: 1 }); // one already in the queue
+  p.send({ t: 'respawn-due', slot: 1 }); // one already in the queue
   assert.equal(p.spawned.length, 2);
   p.exit(b);
   assert.equal(p.cycle.phase, 'stopped');
@@ -397,7 +397,7 @@ test('unresponsive (reuseport, shared): unrouted at once, a replacement starts o
   const p = pool();
   const [a, b] = p.started();
   p.advance(5000);
-  p.send({ type: 'heartbeat', worker: a, answering: false });
+  p.send({ t: 'heartbeat', worker: a, answering: false });
   assert.equal(p.cycle.stateOf(a), 'unresponsive');
   assert.ok(!p.routed.has(a));
   const standIn = p.last();
@@ -418,15 +418,15 @@ test('unresponsive (handoff): no new connections, killed and respawned at the ti
   const p = pool({ replaceUnresponsiveAtOnce: false });
   const [a, b] = p.started();
   p.advance(5000);
-  p.send({ type: 'heartbeat', worker: b, answering: false });
+  p.send({ t: 'heartbeat', worker: b, answering: false });
   assert.ok(!p.routed.has(b));
   assert.equal(p.spawned.length, 2);
-  p.send({ type: 'heartbeat', worker: b, answering: true });
+  p.send({ t: 'heartbeat', worker: b, answering: true });
   assert.ok(p.routed.has(b));
   assert.equal(p.cycle.stateOf(b), 'ready');
   p.advance(20_000);
   assert.ok(!b.killed, 'its timer was cancelled');
-  p.send({ type: 'heartbeat', worker: a, answering: false });
+  p.send({ t: 'heartbeat', worker: a, answering: false });
   p.advance(10_000);
   assert.ok(a.killed);
   p.reapKilled();
@@ -441,12 +441,12 @@ test('unresponsive (handoff): no new connections, killed and respawned at the ti
 test('--max-memory: the worker over it is replaced new-one-first, as a reload replaces it; never killed', () => {
   const p = pool({ maxMemoryBytes: 100 * 1048576 });
   const [a, b] = p.started();
-  p.send({ type: 'over-memory', worker: a, rssBytes: 150 * 1048576 });
+  p.send({ t: 'over-memory', worker: a, rssBytes: 150 * 1048576 });
   assert.match(p.logs.at(-1)!, /worker 1 \(pid \d+\) uses 150 MB, over --max-memory 100 MB: replacing it/);
   const fresh = p.last();
   assert.equal(fresh.slot, 1);
   assert.ok(p.routed.has(a) && !a.drained, 'the old one serves until the new one is ready');
-  p.send({ type: 'over-memory', worker: a, rssBytes: 160 * 1048576 });
+  p.send({ t: 'over-memory', worker: a, rssBytes: 160 * 1048576 });
   assert.equal(p.spawned.length, 3, 'one replacement at a time');
   p.ready(fresh);
   assert.ok(a.drained && !a.killed && !p.routed.has(a));
@@ -481,7 +481,7 @@ test('upgrade: this pool serves while the new herd starts; once it is ready it t
   assert.deepEqual(p.command('reload'), { ok: false, error: 'cannot reload while upgrading' });
   assert.match((p.command('upgrade') as { error: string }).error, /an upgrade is running already \(the new herd is pid 9000\)/);
 
-  p.send({ type: 'successor-ready', pid: 9000 });
+  p.send({ t: 'successor-ready', pid: 9000 });
   assert.deepEqual(p.successors.handedOver, [9000]);
   assert.deepEqual(held.reply, { ok: true, message: 'upgraded: the new herd (pid 9000) serves; the old one drains and exits' });
   assert.equal(p.cycle.phase, 'handing-over');
@@ -501,16 +501,16 @@ test('upgrade: a new herd that fails leaves this pool running, with one line why
   const p = pool();
   const [a] = p.started();
   p.signal('SIGUSR2');
-  p.send({ type: 'successor-failed', pid: 9000, reason: 'exited with code 2 before its workers were ready: --workers lots' });
+  p.send({ t: 'successor-failed', pid: 9000, reason: 'exited with code 2 before its workers were ready: --workers lots' });
   assert.equal(p.cycle.phase, 'running');
   assert.match(p.logs.at(-1)!, /^upgrade failed: the new herd \(pid 9000\) exited with code 2 .*--workers lots; this one serves on$/);
   assert.ok(p.routed.has(a) && !a.drained);
   // Its ready, if it ever came late, changes nothing.
-  p.send({ type: 'successor-ready', pid: 9000 });
+  p.send({ t: 'successor-ready', pid: 9000 });
   assert.deepEqual(p.successors.handedOver, []);
   const again = p.upgradeCommand();
   assert.deepEqual(p.successors.started, [9000, 9001]);
-  p.send({ type: 'successor-failed', pid: 9001, reason: 'was killed by SIGKILL before its workers were ready' });
+  p.send({ t: 'successor-failed', pid: 9001, reason: 'was killed by SIGKILL before its workers were ready' });
   assert.deepEqual(again.reply, { ok: false, error: 'upgrade failed: the new herd (pid 9001) was killed by SIGKILL before its workers were ready; the running herd serves on' });
 });
 
@@ -522,7 +522,7 @@ test('upgrade: a new herd not ready in time is stopped, and this pool serves on'
   assert.deepEqual(p.successors.abandoned, [9000]);
   assert.equal(p.cycle.phase, 'running');
   assert.match((held.reply as { error: string }).error, /was not ready within 40 s and is stopped/);
-  p.send({ type: 'successor-failed', pid: 9000, reason: 'was killed by SIGTERM before its workers were ready' });
+  p.send({ t: 'successor-failed', pid: 9000, reason: 'was killed by SIGTERM before its workers were ready' });
   assert.equal(p.logs.filter((l) => l.startsWith('upgrade failed')).length, 1, 'one line, not two');
 });
 
