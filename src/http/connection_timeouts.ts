@@ -59,3 +59,12 @@ export class ConnectionTimeouts {
     return limit > 0 && now - this.waitingSince >= limit;
   }
 }
+
+/**
+ * How often a sweep over connections (or requests, or handshakes) checks `timeoutsMs` (0: off):
+ * a quarter of the shortest, so a limit is judged a few % late at most, between 10 ms and 1 s.
+ */
+export function sweepEveryMs(timeoutsMs: readonly number[]): number {
+  const shortest = Math.min(...timeoutsMs.filter((t) => t > 0), 4000);
+  return Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+}

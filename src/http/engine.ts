@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, RequestParser } from './parser.ts';
 import type { ParserLimits, ParserSink } from './parser.ts';
 import type { FastRequest } from './request.ts';
 import { HeadRenderer } from './head_renderer.ts';
-import type { TimeoutLimits } from './connection_timeouts.ts';
+import { sweepEveryMs, type TimeoutLimits } from './connection_timeouts.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request_id.ts';
 import type { FastResponse } from './response.ts';
 import { refuseOverCapacity } from './over_capacity.ts';
@@ -61,8 +61,7 @@ class FastEngine implements Engine, ConnectionHost {
     this.limits = { ...DEFAULT_LIMITS, bodyLimit: options.bodyLimit > 0 ? options.bodyLimit : Number.MAX_SAFE_INTEGER };
     this.renderer = new HeadRenderer(options.keepAliveTimeoutMs);
     // Timeouts are checked by one sweep over all connections, often enough to be a few % late at most.
-    const shortest = Math.min(...[timeouts.requestMs, timeouts.headersMs, timeouts.keepAliveMs, timeouts.bodyMs].filter((t) => t > 0), 4000);
-    this.sweepEveryMs = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    this.sweepEveryMs = sweepEveryMs([timeouts.requestMs, timeouts.headersMs, timeouts.keepAliveMs, timeouts.bodyMs]);
     const server = net.createServer({ allowHalfOpen: true });
     this.server = server;
     server.on('listening', () => acceptHandles(server, (handle) => this.accept(handle, null, null)));

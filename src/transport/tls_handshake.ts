@@ -13,6 +13,7 @@ import type tls from 'node:tls';
 import { attachHandle, closeHandle, pauseReading, takeHandle } from '../uv/stream_handle.ts';
 import type { HandleOwner, HandleTaker, StreamHandle } from '../uv/stream_handle.ts';
 import { wrapTls } from '../uv/tls_handle.ts';
+import { sweepEveryMs } from '../http/connection_timeouts.ts';
 import type { TlsHandle } from '../uv/tls_handle.ts';
 
 /** ALPN offers HTTP/1.1 only, so a client that also offers h2 knows which it got. */
@@ -75,7 +76,7 @@ export class TlsHandshakes {
     const handshake = new Handshake(wrapTls(raw, this.context, ALPN_HTTP1), socket, this, Date.now());
     this.live.add(handshake);
     if (this.timeoutMs > 0 && this.sweeper === null) {
-      this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, Math.floor(this.timeoutMs / 4))));
+      this.sweeper = setInterval(() => this.sweep(), sweepEveryMs([this.timeoutMs]));
       this.sweeper.unref();
     }
     if (attachHandle(handshake.handle, handshake) < 0) return this.abandon(handshake);

@@ -12,6 +12,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { AccessRecord } from '../logd/access_record.ts';
+import { sweepEveryMs } from '../http/connection_timeouts.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from '../http/request_id.ts';
 
 export interface WatchOptions {
@@ -76,8 +77,7 @@ export class ServerWatch {
   constructor(server: net.Server, options: WatchOptions) {
     this.#server = server;
     this.#options = options;
-    const shortest = Math.min(...[options.requestTimeoutMs, options.bodyTimeoutMs, options.idleTimeoutMs].filter((t) => t > 0), 4000);
-    this.#sweepEveryMs = Math.max(10, Math.min(1000, Math.floor(shortest / 4)));
+    this.#sweepEveryMs = sweepEveryMs([options.requestTimeoutMs, options.bodyTimeoutMs, options.idleTimeoutMs]);
     server.on('connection', (socket: net.Socket) => {
       this.#accepted++;
       this.#sockets.add(socket);

@@ -1,7 +1,7 @@
 // A connection's timeouts as fields: each limit counts from its own moment, and 0 turns it off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectionTimeouts } from '../../src/http/connection_timeouts.ts';
+import { ConnectionTimeouts, sweepEveryMs } from '../../src/http/connection_timeouts.ts';
 
 const LIMITS = { requestMs: 3000, headersMs: 1000, keepAliveMs: 2000, bodyMs: 500 };
 
@@ -32,4 +32,12 @@ test('a limit of 0 is off', () => {
   assert.equal(t.headLate(late), false);
   assert.equal(t.bodyStalled(late), false);
   assert.equal(t.answerLate(0, late), false);
+});
+
+test('the sweep runs at a quarter of the shortest limit that is on, between 10 ms and 1 s', () => {
+  assert.equal(sweepEveryMs([30_000, 10_000, 5_000, 0]), 1000);
+  assert.equal(sweepEveryMs([2_000, 0]), 500);
+  assert.equal(sweepEveryMs([200]), 50);
+  assert.equal(sweepEveryMs([20]), 10);
+  assert.equal(sweepEveryMs([0, 0]), 1000); // every limit off: a slow sweep still runs
 });
