@@ -154,8 +154,8 @@ export class DeployLifecycle {
   handedOver(pid: number): void {
     this.#phase = 'stopping';
     this.#watcher?.close();
+    // Stops accepting; a probe being answered finishes (each connection closes after its answer).
     this.#healthServer?.close();
-    this.#healthServer?.closeAllConnections();
     void this.#systemd?.handOver(pid, `upgrading: the new herd (pid ${pid}) serves`);
   }
 
