@@ -6,17 +6,25 @@
 // tree from /proc, before and after, over requests served) and ratios against nginx from this run.
 // Targets (issue 14): fast engine CPU per request <= 1.1x nginx's keep-alive and <= 1.2x per new
 // connection; pipelined, at least 2x nginx's requests/s.
+// Beside them, the floor (scripts/support/handle_hello.ts): 2 processes on the same bare libuv
+// handles the fast engine runs on, a canned answer and no HTTP code. The fast engine's cost above
+// the floor is herd's own; the floor's above nginx is Node's, out of herd's reach.
 // The machine is shared and noisy: BENCH_ROUNDS=N measures every server N times, interleaved (each
 // round runs every mode on every server), and reports each one's median, so one disturbed run does
 // not decide. BENCH_MODES=keep-alive,close,pipelined picks the modes.
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { withServerUsage } from '../src/bench/server_usage.ts';
 import type { ServerModel } from '../src/lab/models.ts';
 import { findNginx } from '../src/lab/nginx_config.ts';
+import { freePort } from '../src/lab/ports.ts';
+import { spawnGroup, stopGroup } from '../src/lab/process_group.ts';
 import { measureUnderWrk } from './support/measure_server.ts';
 import { measureRounds, medianRows, type RoundRow as Row } from './support/median.ts';
-import { requireWrk } from './support/wrk.ts';
+import { runWrk, requireWrk } from './support/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -29,6 +37,9 @@ const ENGINES: ServerModel[] = [
   { id: 'herd fast', kind: 'pool', engine: 'fast', dispatch: 'reuseport', workers: 2 },
   { id: 'herd node', kind: 'pool', engine: 'node', dispatch: 'reuseport', workers: 2 },
 ];
+/** Not a server model of the lab: a script, measured the same way (measureFloor). */
+const FLOOR = 'floor: node handles, no HTTP';
+const FLOOR_SCRIPT = fileURLToPath(new URL('./support/handle_hello.ts', import.meta.url));
 
 type Mode = 'keep-alive' | 'close' | 'pipelined';
 const ALL_MODES: readonly Mode[] = ['keep-alive', 'close', 'pipelined'];
@@ -60,11 +71,41 @@ function modesFromEnv(): Mode[] {
   return modes as Mode[];
 }
 
-async function measure(model: ServerModel, mode: Mode, workDir: string): Promise<Row> {
+async function measure(model: ServerModel | typeof FLOOR, mode: Mode, workDir: string): Promise<Row> {
+  if (model === FLOOR) return measureFloor(mode);
   const m = await measureUnderWrk(model, {
     host: HOST, workDir, close: mode === 'close', pipeline: mode === 'pipelined' ? PIPELINE : undefined, seconds: SECONDS, warmupSeconds: 2, connections: CONNECTIONS,
   });
   return { server: model.id, rps: m.rps, cpuPerRequest: m.cpuPerRequest, errors: m.errors };
+}
+
+/** The floor row: the same warm-up and timed wrk run as measureUnderWrk's, CPU of the script's tree. */
+async function measureFloor(mode: Mode): Promise<Row> {
+  const port = await freePort(HOST);
+  const url = `http://${HOST}:${port}/`;
+  const child = spawnGroup(process.execPath, [FLOOR_SCRIPT, String(port), '2']);
+  try {
+    await listening(child);
+    const load = { connections: CONNECTIONS, close: mode === 'close', pipeline: mode === 'pipelined' ? PIPELINE : undefined };
+    await runWrk(url, { ...load, seconds: 2 });
+    const { result: wrk, server: usage } = await withServerUsage([child.pid!], () => runWrk(url, { ...load, seconds: SECONDS }), (r) => r.requests);
+    return { server: FLOOR, rps: wrk.rps, cpuPerRequest: usage.cpuMicrosPerRequest, errors: wrk.errors };
+  } finally {
+    await stopGroup(child);
+  }
+}
+
+/** Waits for the floor's line that all its processes listen. */
+function listening(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${FLOOR_SCRIPT} did not listen within 15 s`)), 15_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (!d.toString().includes('listening')) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${FLOOR_SCRIPT} exited (${code}) before it listened`)));
+  });
 }
 
 function print(title: string, rows: Row[], base: Row | undefined): void {
@@ -98,7 +139,7 @@ try {
     `bench:engine — wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, 2 workers, hello world, ${ROUNDS === 1 ? 'one round' : `median of ${ROUNDS} interleaved rounds`}; ${os.cpus().length} cores, ` +
       `${os.cpus()[0]?.model ?? ''}, Linux ${os.release()}, Node ${process.version}`,
   );
-  const models = nginx !== null ? [NGINX, ...ENGINES] : ENGINES;
+  const models = [...(nginx !== null ? [NGINX] : []), ...ENGINES, FLOOR] as const;
   // Every round measures every mode on every server, so drift over the run touches all alike.
   const rounds = new Map<Mode, Row[][]>(modes.map((mode) => [mode, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -116,6 +157,10 @@ try {
     const what = target.measure === 'cpu' ? `CPU/request <= ${target.limit}x nginx` : `requests/s >= ${target.limit}x nginx`;
     console.log(`\ntarget: fast engine ${what}: ${ratio.toFixed(2)}x — ${met ? 'met' : 'MISSED'}`);
     if (ROUNDS > 1) console.log(`each round: ${rounds.get(mode)!.map((round) => ratioOf(round, target).toFixed(2) + 'x').join(' ')}`);
+    if (target.measure === 'cpu') {
+      const cpuOf = (id: string) => rows.find((r) => r.server === id)!.cpuPerRequest;
+      console.log(`the floor (Node's handles, no HTTP) costs ${(cpuOf(FLOOR) / base.cpuPerRequest).toFixed(2)}x nginx; the fast engine costs ${(cpuOf('herd fast') / cpuOf(FLOOR)).toFixed(2)}x the floor`);
+    }
   }
 } finally {
   fs.rmSync(workDir, { recursive: true, force: true });

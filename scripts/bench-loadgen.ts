@@ -179,6 +179,18 @@ const GENERATORS: Generator[] = [
   },
 ];
 
+// The floor under herd bench for a new connection per request (scripts/support/handle_client.ts):
+// the same handles, no HTTP code. herd bench's cost above it is herd's; its cost above ab is Node's.
+const FLOOR = 'floor: node handles, no HTTP';
+GENERATORS.push({
+  name: FLOOR,
+  available: THREADS === 1,
+  async run(url, _mode, seconds) {
+    const { stdout, cpuMicros, userMicros } = await measure(process.execPath, [path.join(ROOT, 'scripts/support/handle_client.ts'), url, String(CLIENTS), String(seconds)]);
+    return { requests: JSON.parse(stdout).requests, cpuMicros, userMicros };
+  },
+});
+
 GENERATORS.push({
   name: 'h2load',
   available: onPath('h2load'),
@@ -192,6 +204,7 @@ GENERATORS.push({
 /** Which generators can load each mode (h2load speaks HTTP/2 only; herd bench all three). */
 function speaks(g: Generator, mode: Mode): boolean {
   if (mode === 'http2') return g.name === 'herd bench' || g.name === 'h2load';
+  if (g.name === FLOOR) return mode === 'close';
   return g.name !== 'h2load';
 }
 
@@ -269,6 +282,10 @@ for (const { mode, name, rows } of rowsByMode) {
   const marginal = median(finite(rows.map((r) => r.marginal)));
   const user = median(finite(rows.map((r) => r.marginalUser)));
   console.log(`| ${MODE_NAMES[mode]} | ${name} | ${rps.toFixed(0)} | ${whole.toFixed(1)} | ${marginal.toFixed(1)} | ${user.toFixed(1)} | ${ratioText(mode, name, 'wrk', 'marginal')} | ${ratioText(mode, name, 'ab', 'marginal')} | ${ratioText(mode, name, 'h2load', 'marginal')} |`);
+}
+if (measured.has(`close ${FLOOR}`)) {
+  console.log(`\nConnection per request, marginal: herd bench costs ${ratioText('close', 'herd bench', FLOOR, 'marginal')} the floor (herd's own code); ` +
+    `the floor costs ${ratioText('close', FLOOR, 'ab', 'marginal')} ab (Node's handles against ab's C).`);
 }
 // The whole-run figure charges each tool's start-up to the requests of one run (Node's start and
 // type stripping, ~0.3 s of CPU for herd bench, against a few ms for wrk): shown, not the target.

@@ -150,11 +150,15 @@ try {
   );
   const rounds: Row[][] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const rows: Row[] = [];
-    for (const peer of PEERS) {
-      const row = await measure(peer, dir);
+    // Each round starts one peer later: a peer's place in the round carries what the one before
+    // left behind (hundreds of thousands of TIME_WAIT sockets from its reload run, whose timers
+    // later fire in whatever process runs), so no peer keeps the same place.
+    const rows: Row[] = new Array(PEERS.length);
+    for (let i = 0; i < PEERS.length; i++) {
+      const k = (i + r) % PEERS.length;
+      const row = await measure(PEERS[k], dir);
       console.log(`  round ${r + 1}: ${row.server}: keep-alive ${row.keepAliveCpu.toFixed(1)} µs, per connection ${row.closeCpu.toFixed(1)} µs, reload failed ${row.reloadFailed}`);
-      rows.push(row);
+      rows[k] = row;
     }
     rounds.push(rows);
   }

@@ -3,14 +3,24 @@
 // fit streaming, and drain. It adds no 'upgrade' listener (that would change what node does with
 // an upgrade request) and never replaces the app's 'request' listeners: it goes first.
 //
-// Timeouts are checked by one sweep over the requests in flight, not a timer per request:
+// Timeouts are checked by one sweep, not a timer per request:
 // - a request body that moves no bytes for bodyTimeoutMs gets 408 (or is cut once answered);
 // - a response whose head is not sent requestTimeoutMs after the body arrived gets 503;
 // - a response whose head is sent and that moves no bytes for idleTimeoutMs is cut (an SSE stream
 //   or a slow download that moves bytes lives as long as it moves them).
 // Each cut is one line, once.
+//
+// Two ways to know a request in flight, so that the common case costs next to nothing:
+// - Recorded: an Exchange per request, with a 'close' listener on its response. Needed when each
+//   response is reported (access log, metrics), for --request-id, for HTTP/2 (many streams share
+//   a connection), and for requests that arrive during a drain.
+// - Otherwise nothing per request but a count: the sweep finds each response in progress where
+//   node:http keeps it, on its socket, and times it from its first sighting (Sighting), so a
+//   timeout fires between its limit and its limit plus two sweep intervals. Recording every request
+//   cost about 5 % of an Express app's CPU per keep-alive request (`herd bench --vs`, README).
 import http from 'node:http';
 import type net from 'node:net';
+import tls from 'node:tls';
 import type { AccessRecord } from '../logd/access_record.ts';
 import { sweepEveryMs } from '../http/connection_timeouts.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from '../http/request_id.ts';
@@ -41,22 +51,49 @@ class Exchange {
   readonly req: http.IncomingMessage;
   readonly res: http.ServerResponse;
   readonly started: number;
-  readonly writtenBefore: number;
+  /**
+   * The socket's bytesWritten when this response began on it and when it finished: a pipelined
+   * response begins only when the one before it has finished, and node:http writes the next one
+   * in its own 'finish' listener. -1: not yet (or not counted: nothing reports the bytes).
+   */
+  writtenBefore = -1;
+  writtenAfter = -1;
   requestId: string | undefined;
   /** From when the request timeout counts: the request's start, then each sweep that saw its body still arriving. */
   waitingSince: number;
   lastMoved: number;
   lastBytes = -1;
-  constructor(watch: ServerWatch, req: http.IncomingMessage, res: http.ServerResponse, now: number, writtenBefore: number) {
+  constructor(watch: ServerWatch, req: http.IncomingMessage, res: http.ServerResponse, now: number) {
     this.watch = watch;
     this.req = req;
     this.res = res;
     this.started = now;
     this.waitingSince = now;
     this.lastMoved = now;
-    this.writtenBefore = writtenBefore;
   }
 }
+
+/**
+ * A response in progress that the sweep found on a connection without a record (the lean way
+ * above), and what it judges it by; kept from sweep to sweep while that response lasts.
+ */
+class Sighting {
+  readonly res: http.ServerResponse;
+  /** From its first sighting: at most one sweep after it began, so a timeout is never early. */
+  waitingSince: number;
+  lastMoved: number;
+  lastBytes = -1;
+  /** The sweep cut it: judged once. */
+  cut = false;
+  constructor(res: http.ServerResponse, now: number) {
+    this.res = res;
+    this.waitingSince = now;
+    this.lastMoved = now;
+  }
+}
+
+/** The socket node:http serves on: it keeps the response in progress in _httpMessage. */
+type HttpSocket = net.Socket & { _httpMessage?: http.ServerResponse | null; _parent?: net.Socket };
 
 export class ServerWatch {
   readonly #server: net.Server;
@@ -65,8 +102,17 @@ export class ServerWatch {
   /** Connections whose first request has not arrived yet: not idle, whatever node:http says. */
   readonly #fresh = new Set<net.Socket>();
   #freshTimer: NodeJS.Timeout | undefined;
+  /** Recorded requests in flight. */
   readonly #inFlight = new Set<Exchange>();
-  #served = 0;
+  /** node:http's sockets when they are not the accepted ones: the TLS sockets of an https server. */
+  readonly #tlsSockets: Set<net.Socket> | null;
+  /** Per connection (node:http's socket), the unrecorded response the sweep found in progress. */
+  readonly #sightings = new Map<net.Socket, Sighting>();
+  /** Report each response, or give it an id: every request is recorded. */
+  readonly #recordAll: boolean;
+  /** During a drain: responses whose end we wait for. */
+  readonly #awaited = new WeakSet<http.ServerResponse>();
+  #received = 0;
   #accepted = 0;
   #draining = false;
   #sweeper: NodeJS.Timeout | undefined;
@@ -78,6 +124,7 @@ export class ServerWatch {
     this.#server = server;
     this.#options = options;
     this.#sweepEveryMs = sweepEveryMs([options.requestTimeoutMs, options.bodyTimeoutMs, options.idleTimeoutMs]);
+    this.#recordAll = options.onAccess !== undefined || options.onResponse !== undefined || options.requestId === true;
     server.on('connection', (socket: net.Socket) => {
       this.#accepted++;
       this.#sockets.add(socket);
@@ -85,9 +132,21 @@ export class ServerWatch {
       socket.once('close', () => {
         this.#sockets.delete(socket);
         this.#fresh.delete(socket);
+        this.#sightings.delete(socket);
         if (this.#draining) this.#checkSettled();
       });
     });
+    this.#tlsSockets = server instanceof tls.Server ? new Set() : null;
+    if (this.#tlsSockets !== null) {
+      const tlsSockets = this.#tlsSockets;
+      server.on('secureConnection', (socket: net.Socket) => {
+        tlsSockets.add(socket);
+        socket.once('close', () => {
+          tlsSockets.delete(socket);
+          this.#sightings.delete(socket);
+        });
+      });
+    }
     if (isHttpServer(server) && !options.tracksItself) server.prependListener('request', (req, res) => this.track(req, res));
   }
 
@@ -95,8 +154,9 @@ export class ServerWatch {
     return this.#sockets.size;
   }
 
+  /** Requests received (each one counted as it arrives). */
   requests(): number {
-    return this.#served;
+    return this.#received;
   }
 
   /** Connections accepted since start. */
@@ -104,12 +164,25 @@ export class ServerWatch {
     return this.#accepted;
   }
 
-  /** A request arrived: count it, time it, log it when done. */
+  /** A request arrived: count it, and note it or record it (see the top of this file). */
   track(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.#received++;
+    const socket = req.socket;
+    if (this.#fresh.size > 0) this.#fresh.delete(rawSocket(socket)); // usually empty under keep-alive: no hashing
+    this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEveryMs).unref();
+    // HTTP/1: the sweep finds the response on its socket. Nothing more per request.
+    if (this.#recordAll || this.#draining || req.httpVersionMajor !== 1) this.#record(req, res);
+  }
+
+  #record(req: http.IncomingMessage, res: http.ServerResponse): void {
     const { onAccess, onResponse } = this.#options;
+    const exchange = new Exchange(this, req, res, Date.now());
     // bytesWritten sums what is queued: read it only when the access log or the metrics need it.
-    if (this.#fresh.size > 0) this.#fresh.delete(req.socket); // usually empty under keep-alive: no hashing
-    const exchange = new Exchange(this, req, res, Date.now(), onAccess || onResponse ? req.socket.bytesWritten : 0);
+    if (onAccess || onResponse) {
+      if (res.socket !== null) exchange.writtenBefore = res.socket.bytesWritten;
+      else res.once('socket', responseBegins); // pipelined behind another response
+      res.prependListener('finish', responseFinished); // before node:http's own, which starts the next response
+    }
     if (this.#options.requestId) {
       const id = requestIdFor(req.headers[REQUEST_ID_HEADER]);
       exchange.requestId = id;
@@ -118,7 +191,6 @@ export class ServerWatch {
     }
     if (this.#draining) res.setHeader('Connection', 'close');
     this.#inFlight.add(exchange);
-    this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEveryMs).unref();
     // One shared listener, not a closure and once()'s wrapper per request: it finds its exchange on the response.
     (res as ExchangeHolder)[EXCHANGE] = exchange;
     res.on('close', responseClosed);
@@ -129,7 +201,6 @@ export class ServerWatch {
     this.#inFlight.delete(x);
     const { req, res } = x;
     if (res.writableFinished) {
-      this.#served++;
       const { onAccess, onResponse } = this.#options;
       if (onResponse) onResponse(req.method ?? '-', res.statusCode, bodyBytesSent(x), Date.now() - x.started);
       if (onAccess) onAccess(accessRecord(x, this.#options.clientAddress));
@@ -138,36 +209,59 @@ export class ServerWatch {
   }
 
   #sweep(): void {
-    if (this.#inFlight.size === 0) {
+    const now = Date.now();
+    let busy = this.#inFlight.size;
+    for (const x of this.#inFlight) this.#judge(x, x.req, x.res, now);
+    for (const socket of this.#httpSockets()) {
+      // node:http keeps the response in progress on the socket, and gives it the next pipelined one as it finishes.
+      const res = (socket as HttpSocket)._httpMessage;
+      if (res == null || res.writableFinished || (res as ExchangeHolder)[EXCHANGE] !== undefined) {
+        if (this.#sightings.size > 0) this.#sightings.delete(socket);
+        continue;
+      }
+      busy++;
+      let seen = this.#sightings.get(socket);
+      if (seen === undefined || seen.res !== res) {
+        seen = new Sighting(res, now);
+        this.#sightings.set(socket, seen);
+      }
+      if (!seen.cut) seen.cut = this.#judge(seen, res.req, res, now);
+    }
+    if (busy === 0) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
-      return;
-    }
-    const now = Date.now();
-    const { requestTimeoutMs, bodyTimeoutMs, idleTimeoutMs } = this.#options;
-    for (const x of this.#inFlight) {
-      const socket = x.req.socket;
-      const bytes = socket.bytesRead + socket.bytesWritten;
-      if (bytes !== x.lastBytes) {
-        x.lastBytes = bytes;
-        x.lastMoved = now;
-      }
-      const idle = now - x.lastMoved;
-      if (!x.req.complete) {
-        x.waitingSince = now;
-        if (bodyTimeoutMs > 0 && idle >= bodyTimeoutMs) this.#cut(x, 408, `no request body bytes for ${seconds(idle)} s (--body-timeout)`);
-      } else if (!x.res.headersSent) {
-        if (requestTimeoutMs > 0 && now - x.waitingSince >= requestTimeoutMs) this.#cut(x, 503, `no response head within ${seconds(now - x.waitingSince)} s (--request-timeout)`);
-      } else if (idleTimeoutMs > 0 && idle >= idleTimeoutMs) {
-        this.#cut(x, 0, `the response moved no bytes for ${seconds(idle)} s (--idle-timeout)`);
-      }
     }
   }
 
+  /** The three timeouts, for a recorded exchange or a connection's current response. True: it was cut. */
+  #judge(x: Exchange | Sighting, req: http.IncomingMessage, res: http.ServerResponse, now: number): boolean {
+    const { requestTimeoutMs, bodyTimeoutMs, idleTimeoutMs } = this.#options;
+    const socket = req.socket;
+    const bytes = socket.bytesRead + socket.bytesWritten;
+    if (bytes !== x.lastBytes) {
+      x.lastBytes = bytes;
+      x.lastMoved = now;
+    }
+    const idle = now - x.lastMoved;
+    let why: string | null = null;
+    let status = 0;
+    if (!req.complete) {
+      x.waitingSince = now;
+      if (bodyTimeoutMs > 0 && idle >= bodyTimeoutMs) [status, why] = [408, `no request body bytes for ${seconds(idle)} s (--body-timeout)`];
+    } else if (!res.headersSent) {
+      if (requestTimeoutMs > 0 && now - x.waitingSince >= requestTimeoutMs) [status, why] = [503, `no response head within ${seconds(now - x.waitingSince)} s (--request-timeout)`];
+    } else if (idleTimeoutMs > 0 && idle >= idleTimeoutMs) {
+      why = `the response moved no bytes for ${seconds(idle)} s (--idle-timeout)`;
+    }
+    if (why === null) return false;
+    this.#cut(req, res, status, why);
+    return true;
+  }
+
   /** Answers `status` when nothing was sent yet (and closes), else cuts the connection. */
-  #cut(x: Exchange, status: number, why: string): void {
-    this.#inFlight.delete(x);
-    const { req, res } = x;
+  #cut(req: http.IncomingMessage, res: http.ServerResponse, status: number, why: string): void {
+    const x = (res as ExchangeHolder)[EXCHANGE];
+    if (x !== undefined) this.#inFlight.delete(x);
     const answered = status !== 0 && !res.headersSent && !res.writableEnded;
     this.#options.onCut(`${req.method} ${req.url} from ${req.socket.remoteAddress ?? '-'}: ${answered ? status : 'connection closed'}: ${why}`);
     if (!answered) {
@@ -197,7 +291,13 @@ export class ServerWatch {
   #closeIdle(): void {
     if (!isHttpServer(this.#server)) return;
     const busy = new Set<net.Socket>();
-    for (const x of this.#inFlight) busy.add(x.req.socket);
+    for (const x of this.#inFlight) busy.add(rawSocket(x.req.socket));
+    for (const socket of this.#httpSockets()) {
+      const res = inProgress(socket);
+      if (res === null) continue;
+      busy.add(rawSocket(socket));
+      if (this.#draining) this.#awaitEnd(res); // a later pipelined one is awaited when it begins
+    }
     for (const socket of this.#sockets) {
       if (!this.#fresh.has(socket) && !busy.has(socket) && !isUpgraded(socket)) socket.destroy();
     }
@@ -207,6 +307,14 @@ export class ServerWatch {
         for (const socket of this.#fresh) socket.destroy();
       }, headMs).unref();
     }
+  }
+
+  /** During a drain, an unrecorded response in progress: `Connection: close` if it can still say so, and its end closes idle connections. */
+  #awaitEnd(res: http.ServerResponse | null | undefined): void {
+    if (res == null || res.writableFinished || this.#awaited.has(res) || (res as ExchangeHolder)[EXCHANGE] !== undefined) return;
+    this.#awaited.add(res);
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+    res.once('close', () => this.#closeIdleSoon());
   }
 
   /**
@@ -235,8 +343,14 @@ export class ServerWatch {
     });
   }
 
+  /** The sockets node:http serves on. */
+  #httpSockets(): Set<net.Socket> {
+    return this.#tlsSockets ?? this.#sockets;
+  }
+
   #checkSettled(): void {
     if (this.#settled.length === 0 || this.#inFlight.size > 0) return;
+    for (const socket of this.#httpSockets()) if (inProgress(socket) !== null) return;
     for (const socket of this.#sockets) if (!isUpgraded(socket)) return;
     for (const resolve of this.#settled.splice(0)) resolve();
   }
@@ -252,9 +366,30 @@ interface ExchangeHolder {
   [EXCHANGE]?: Exchange;
 }
 
+function responseBegins(this: http.ServerResponse, socket: net.Socket): void {
+  const x = (this as ExchangeHolder)[EXCHANGE];
+  if (x !== undefined) x.writtenBefore = socket.bytesWritten;
+}
+
+function responseFinished(this: http.ServerResponse): void {
+  const x = (this as ExchangeHolder)[EXCHANGE];
+  if (x !== undefined) x.writtenAfter = x.req.socket.bytesWritten;
+}
+
 function responseClosed(this: http.ServerResponse): void {
   const x = (this as ExchangeHolder)[EXCHANGE];
   if (x !== undefined) x.watch.closed(x);
+}
+
+/** The response node:http is on for this socket, if any (it moves to the next pipelined one as that one finishes). */
+function inProgress(socket: net.Socket): http.ServerResponse | null {
+  const res = (socket as HttpSocket)._httpMessage;
+  return res != null && !res.writableFinished ? res : null;
+}
+
+/** The accepted socket under node:http's (the TCP one under a TLS socket): what 'connection' gave us. */
+function rawSocket(socket: net.Socket): net.Socket {
+  return (socket as HttpSocket)._parent ?? socket;
 }
 
 function isHttpServer(server: net.Server): server is http.Server {
@@ -280,7 +415,9 @@ function bodyBytesSent(x: Exchange): number {
     const declared = Number(x.res.getHeader('content-length'));
     if (head === true && Number.isFinite(declared)) return declared;
   }
-  return Math.max(0, x.req.socket.bytesWritten - x.writtenBefore - (typeof head === 'string' ? Buffer.byteLength(head, 'latin1') : 0));
+  if (x.writtenBefore < 0) return 0; // never began: closed while another response was in progress
+  const after = x.writtenAfter >= 0 ? x.writtenAfter : x.req.socket.bytesWritten;
+  return Math.max(0, after - x.writtenBefore - (typeof head === 'string' ? Buffer.byteLength(head, 'latin1') : 0));
 }
 
 function accessRecord(x: Exchange, clientAddress: WatchOptions['clientAddress']): AccessRecord {
