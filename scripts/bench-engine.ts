@@ -7,8 +7,8 @@
 // Targets (issue 14): fast engine CPU per request <= 1.1x nginx's keep-alive and <= 1.2x per new
 // connection; pipelined, at least 2x nginx's requests/s.
 // Beside them (keep-alive and per connection), the floor (scripts/support/handle_hello.ts): 2
-// processes on the same bare libuv handles the fast engine runs on, a canned answer, no HTTP code. The fast engine's cost above
-// the floor is herd's own; the floor's above nginx is Node's, out of herd's reach.
+// processes on the same bare libuv handles the fast engine runs on, a canned answer, no HTTP code.
+// The fast engine's cost above the floor is herd's own; the floor's above nginx is Node's.
 // The machine is shared and noisy: BENCH_ROUNDS=N measures every server N times, interleaved (each
 // round runs every mode on every server), and reports each one's median, so one disturbed run does
 // not decide. BENCH_MODES=keep-alive,close,pipelined picks the modes.

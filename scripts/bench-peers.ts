@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { processTree, treeCpuMicros } from '../src/lab/process_cpu.ts';
 import { freePort } from '../src/lab/ports.ts';
 import { spawnGroup, stopGroup } from '../src/lab/process_group.ts';
+import type { ComparisonResult } from '../src/bench/comparison.ts';
 import { compareFigure } from '../src/bench/slice_stats.ts';
 import { median } from './support/median.ts';
 import { requireWrk, runWrk } from './support/wrk.ts';
@@ -144,10 +145,8 @@ async function measure(peer: Peer, dir: string): Promise<Row> {
 
 const AB_SLICES = Math.max(4, Number(process.env.BENCH_AB_SLICES ?? 12));
 
-interface FigureComparison { ratio: number; low: number; high: number; min: number; max: number }
-
 /** Both servers running at once; herd bench --vs loads A (the peer) and B (herd) in alternating slices, keep-alive. */
-async function keepAliveSideBySide(a: Peer, b: Peer, dir: string): Promise<{ figures: { serverCpuMicrosPerRequest: FigureComparison } }> {
+async function keepAliveSideBySide(a: Peer, b: Peer, dir: string): Promise<Pick<ComparisonResult, 'figures'>> {
   const [portA, portB] = [await freePort(HOST), await freePort(HOST)];
   const urlA = `http://${HOST}:${portA}/`;
   const urlB = `http://${HOST}:${portB}/`;
