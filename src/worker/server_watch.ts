@@ -45,7 +45,7 @@ export interface WatchOptions {
   clientAddress?: (peer: string, forwardedFor: string | string[] | undefined) => string;
 }
 
-/** One request in flight and what the sweep needs to judge it. */
+/** One recorded request in flight: what its record needs, and what the sweep judges it by. */
 class Exchange {
   readonly watch: ServerWatch;
   readonly req: http.IncomingMessage;
