@@ -104,8 +104,8 @@ export class ServerWatch {
   #freshTimer: NodeJS.Timeout | undefined;
   /** Recorded requests in flight. */
   readonly #inFlight = new Set<Exchange>();
-  /** node:http's sockets when they are not the accepted ones: the TLS sockets of an https server. */
-  readonly #tlsSockets: Set<net.Socket> | null;
+  /** node:http's sockets when they are not the accepted ones: an https server's TLS socket over each accepted one. */
+  readonly #tlsSockets: Map<net.Socket, net.Socket> | null;
   /** Per connection (node:http's socket), the unrecorded response the sweep found in progress. */
   readonly #sightings = new Map<net.Socket, Sighting>();
   /** Report each response, or give it an id: every request is recorded. */
@@ -136,13 +136,14 @@ export class ServerWatch {
         if (this.#draining) this.#checkSettled();
       });
     });
-    this.#tlsSockets = server instanceof tls.Server ? new Set() : null;
+    this.#tlsSockets = server instanceof tls.Server ? new Map() : null;
     if (this.#tlsSockets !== null) {
       const tlsSockets = this.#tlsSockets;
       server.on('secureConnection', (socket: net.Socket) => {
-        tlsSockets.add(socket);
+        const raw = rawSocket(socket);
+        tlsSockets.set(raw, socket);
         socket.once('close', () => {
-          tlsSockets.delete(socket);
+          tlsSockets.delete(raw);
           this.#sightings.delete(socket);
         });
       });
@@ -299,7 +300,7 @@ export class ServerWatch {
       if (this.#draining) this.#awaitEnd(res); // a later pipelined one is awaited when it begins
     }
     for (const socket of this.#sockets) {
-      if (!this.#fresh.has(socket) && !busy.has(socket) && !isUpgraded(socket)) socket.destroy();
+      if (!this.#fresh.has(socket) && !busy.has(socket) && !isUpgraded(this.#httpSocketOf(socket))) socket.destroy();
     }
     if (this.#fresh.size > 0 && this.#freshTimer === undefined) {
       const headMs = this.#server.headersTimeout > 0 ? this.#server.headersTimeout : 10_000;
@@ -344,14 +345,19 @@ export class ServerWatch {
   }
 
   /** The sockets node:http serves on. */
-  #httpSockets(): Set<net.Socket> {
-    return this.#tlsSockets ?? this.#sockets;
+  #httpSockets(): Iterable<net.Socket> {
+    return this.#tlsSockets?.values() ?? this.#sockets;
+  }
+
+  /** The socket node:http serves an accepted one on: itself, or the TLS socket over it (none yet during its handshake). */
+  #httpSocketOf(socket: net.Socket): net.Socket {
+    return this.#tlsSockets?.get(socket) ?? socket;
   }
 
   #checkSettled(): void {
     if (this.#settled.length === 0 || this.#inFlight.size > 0) return;
     for (const socket of this.#httpSockets()) if (inProgress(socket) !== null) return;
-    for (const socket of this.#sockets) if (!isUpgraded(socket)) return;
+    for (const socket of this.#sockets) if (!isUpgraded(this.#httpSocketOf(socket))) return;
     for (const resolve of this.#settled.splice(0)) resolve();
   }
 

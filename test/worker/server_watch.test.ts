@@ -2,9 +2,15 @@
 // request: the sweep finds each response on its socket) and the recorded way (an access record
 // per response): timeouts judged once, pipelined responses found as their turn comes, drain.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
+import tls from 'node:tls';
+import { makeCertificate, opensslMissing } from '../transport/certificates.ts';
 import type { AccessRecord } from '../../src/logd/access_record.ts';
 import { ServerWatch, type WatchOptions } from '../../src/worker/server_watch.ts';
 
@@ -25,6 +31,7 @@ async function watched(t: { after(fn: () => unknown): void }, options: Partial<W
   });
   const cuts: string[] = [];
   const watch = new ServerWatch(server, { requestTimeoutMs: 0, bodyTimeoutMs: 0, idleTimeoutMs: 0, onCut: (line) => cuts.push(line), ...options });
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
     watch.destroyAll();
@@ -41,6 +48,13 @@ function rawClient(port: number): { socket: net.Socket; received: () => string; 
   socket.on('error', () => {});
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return { socket, received: () => text, closed };
+}
+
+/** `closed`, or a failure after `ms`: node's own keep-alive timeout (raised to 60 s here) must not be what closes it. */
+function closedSoon(closed: Promise<void>, what: string, ms = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} was not closed within ${ms} ms`)), ms)));
+  return Promise.race([closed, late]).finally(() => clearTimeout(timer));
 }
 
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
@@ -99,7 +113,7 @@ test('lean: a drain closes idle keep-alive connections at once and waits for the
   await until('the held request', () => w.held.length === 1);
   let drained = false;
   const drain = w.watch.drainRequests().then(() => (drained = true));
-  await idle.closed;
+  await closedSoon(idle.closed, 'the idle keep-alive connection');
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(drained, false, 'the drain waits for the response in progress');
   w.held[0].end('late');
@@ -117,4 +131,45 @@ test('recorded: with an access log each finished response is reported once, with
   await until('two records', () => records.length === 2);
   assert.deepEqual(records.map((r) => [r.method, r.url, r.status, r.bytes]), [['GET', '/fast', 200, 4], ['GET', '/fast', 200, 4]]);
   client.socket.destroy();
+});
+
+test('lean, https: a drain closes an idle TLS keep-alive connection at once and waits for the one in progress', { skip: opensslMissing() ?? false }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-watch-tls-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const certificate = makeCertificate(dir, 'watch');
+  const held: http.ServerResponse[] = [];
+  const server = https.createServer({ cert: fs.readFileSync(certificate.cert), key: fs.readFileSync(certificate.key) }, (req, res) => {
+    if (req.url === '/hold') held.push(res);
+    else res.end('fast');
+  });
+  const watch = new ServerWatch(server, { requestTimeoutMs: 0, bodyTimeoutMs: 0, idleTimeoutMs: 0, onCut: () => {} });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    watch.destroyAll();
+    server.close();
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const connect = () => {
+    const socket = tls.connect({ port, host: '127.0.0.1', ca: certificate.pem });
+    let text = '';
+    socket.on('data', (d) => (text += d.toString('latin1')));
+    socket.on('error', () => {});
+    return { socket, received: () => text, closed: new Promise<void>((resolve) => socket.once('close', () => resolve())) };
+  };
+  const idle = connect();
+  idle.socket.write(get('/fast'));
+  await until('the first answer', () => idle.received().includes('fast'));
+  const busy = connect();
+  busy.socket.write(get('/hold'));
+  await until('the held request', () => held.length === 1);
+  let drained = false;
+  const drain = watch.drainRequests().then(() => (drained = true));
+  await closedSoon(idle.closed, 'the idle keep-alive connection');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(drained, false, 'the drain waits for the response in progress');
+  held[0].end('late');
+  await drain;
+  await busy.closed;
+  assert.match(busy.received(), /Connection: close[\s\S]*late$/);
 });
