@@ -184,7 +184,7 @@ const GENERATORS: Generator[] = [
 const FLOOR = 'floor: node handles, no HTTP';
 GENERATORS.push({
   name: FLOOR,
-  available: THREADS === 1,
+  available: THREADS === 1, // one event loop: the floor of herd bench's single thread
   async run(url, _mode, seconds) {
     const { stdout, cpuMicros, userMicros } = await measure(process.execPath, [path.join(ROOT, 'scripts/support/handle_client.ts'), url, String(CLIENTS), String(seconds)]);
     return { requests: JSON.parse(stdout).requests, cpuMicros, userMicros };

@@ -6,6 +6,7 @@
 // connection, each a native object with its async bookkeeping, and a callback into JavaScript for
 // the connect and for each read), which no code in herd can remove.
 // Usage: node handle_client.ts URL CLIENTS SECONDS — prints {"requests": N} (replies with 200).
+// The URL's host is an IP address: the handles connect to an address, nothing resolves names.
 import { tcpClose, tcpConnect, tcpWrite, type TcpEvents, type TcpHandle } from '../../src/bench/tcp_handle.ts';
 
 const [href, clients = '10', seconds = '5'] = process.argv.slice(2);
