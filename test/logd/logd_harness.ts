@@ -51,7 +51,7 @@ export function startWriter(t: TestContext, opts: WriterOptions): Writer {
           if (!m) return;
           clearTimeout(timer);
           child.stdout!.off('data', check);
-          child.off('exit', onExit);
+          child.off('close', onExit);
           resolve(Number(m[1] ?? 0));
         };
         const onExit = (code: number | null): void => {
@@ -62,7 +62,8 @@ export function startWriter(t: TestContext, opts: WriterOptions): Writer {
           }
         };
         child.stdout!.on('data', check);
-        child.once('exit', onExit);
+        // 'close', not 'exit': 'exit' can come before the last of the writer's stdout is read.
+        child.once('close', onExit);
         check();
       }),
   };

@@ -16,7 +16,8 @@ function runLogd(args: string[], input: Buffer[]): Promise<{ code: number | null
       child.kill('SIGKILL');
       reject(new Error('herd logd did not exit'));
     }, 20_000);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': 'exit' can come before the last of stderr is read.
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr });
     });

@@ -45,7 +45,7 @@ test('permission denied on a privileged port', async (t) => {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', () => resolve({ code: null, stderr: 'spawn failed' }));
-    child.on('exit', (code) => resolve({ code, stderr }));
+    child.on('close', (code) => resolve({ code, stderr })); // after the last of stderr, unlike 'exit'
   });
   if (r.stderr === 'spawn failed') {
     t.skip('setpriv (util-linux) is not installed');
